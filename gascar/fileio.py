@@ -1,0 +1,79 @@
+"""Atomic file writing: a temporary file in the same folder, then a rename.
+
+Whatever GASCAR writes (presets, renders, checkpoints, reports) goes through
+here, so an interrupted run never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import GascarError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    On an exception (KeyboardInterrupt included) the temporary file is
+    removed and ``path`` is left as it was.
+
+    Parameters
+    ----------
+    path
+        Final destination. Its folder is created if needed.
+    suffix
+        Suffix of the temporary file (default: that of ``path``), for
+        writers that choose a format by extension.
+    """
+    dest = Path(path)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GascarError(f"cannot create folder: {exc.strerror or exc}", path=dest.parent) from None
+    if dest.is_dir():
+        raise GascarError("is a directory, expected a file path", path=dest)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=(dest.suffix if suffix is None else suffix) + ".part", dir=dest.parent)
+    except OSError as exc:
+        raise GascarError(f"cannot write here: {exc.strerror or exc}", path=dest) from None
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp_path.unlink()
+        raise
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        _fsync(tmp)
+    return Path(path)
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+        _fsync(tmp)
+    return Path(path)
+
+
+def write_json(path: str | os.PathLike, obj: object, *, sort_keys: bool = False) -> Path:
+    """Write ``obj`` as pretty-printed JSON (2-space indent, trailing newline), atomically."""
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=sort_keys, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def _fsync(path: Path) -> None:
+    with contextlib.suppress(OSError), open(path, "rb") as fh:
+        os.fsync(fh.fileno())

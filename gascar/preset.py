@@ -1,0 +1,328 @@
+"""Presets: a synth's physical parameters keyed by name, as versioned JSON.
+
+The format (``"format": "gascar-preset"``, ``"version": 1``)::
+
+    {
+      "format": "gascar-preset",
+      "version": 1,
+      "name": "bell",
+      "description": "A struck bell with a long inharmonic decay.",
+      "synth": "fm",
+      "synth_version": 1,
+      "params": {"op1_ratio": 1.0, "algorithm": "stack", ...},
+      "render": {"f0_hz": 440.0, "duration_s": 2.0, "hold_s": 1.0, "sample_rate": 22050},
+      "match": {"target": "bell.wav", "target_sha256": "...", "fitness": 0.12, ...}
+    }
+
+``render`` may give ``"note": "A4"`` instead of ``"f0_hz"``. ``hold_s`` (the
+note-off time) defaults to ``duration_s``. ``match`` is present when the
+preset came out of a match. Parameters are physical values (labels for
+choices), never genes, so presets survive changes of a synth's ranges.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import fileio
+from .errors import GascarError, ParameterError, PresetError
+from .synths import get_synth
+
+FORMAT = "gascar-preset"
+VERSION = 1
+
+_TOP_KEYS = {"format", "version", "name", "description", "synth", "synth_version", "params", "render", "match"}
+_REQUIRED = ("format", "version", "synth", "params", "render")
+_RENDER_KEYS = {"f0_hz", "note", "duration_s", "hold_s", "sample_rate"}
+_MATCH_KEYS = {
+    "target", "target_sha256", "fitness", "components", "metric", "weights", "budget", "evaluations",
+    "seed", "gascar_version", "created", "seconds", "species", "rank",
+}
+
+
+def note_to_hz(note: str) -> float:
+    """Frequency of a note name such as ``"A4"``, ``"C#3"`` or ``"Eb5"`` (A4 = 440 Hz).
+
+    Raises
+    ------
+    ParameterError
+        If ``note`` is not a note name.
+    """
+    import librosa
+
+    try:
+        hz = float(librosa.note_to_hz(str(note).strip()))
+    except Exception:
+        raise ParameterError(f"{note!r} is not a note name (examples: A4, C#3, Eb5)") from None
+    if not 1.0 <= hz <= 20000.0:
+        raise ParameterError(f"note {note!r} ({hz:.1f} Hz) is outside 1 Hz .. 20 kHz")
+    return hz
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How to play a preset: pitch, length, note-off and sample rate.
+
+    Attributes
+    ----------
+    f0_hz : float
+        Base frequency of the note.
+    duration_s : float
+        Length of the render.
+    hold_s : float or None
+        Note-off time (the release follows); ``None`` holds to the end.
+    sample_rate : int
+        Samples per second.
+    """
+
+    f0_hz: float = 261.6255653005986
+    duration_s: float = 1.5
+    hold_s: float | None = None
+    sample_rate: int = 22050
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.f0_hz) and 1.0 <= self.f0_hz <= 20000.0):
+            raise ParameterError(f"f0_hz must be within 1 Hz .. 20 kHz, got {self.f0_hz!r}")
+        if not (math.isfinite(self.duration_s) and 0.001 <= self.duration_s <= 600.0):
+            raise ParameterError(f"duration_s must be within 0.001 .. 600 s, got {self.duration_s!r}")
+        if self.hold_s is not None and not (math.isfinite(self.hold_s) and 0.0 <= self.hold_s):
+            raise ParameterError(f"hold_s must be a non-negative number of seconds, got {self.hold_s!r}")
+        if not (isinstance(self.sample_rate, int) and 8000 <= self.sample_rate <= 192000):
+            raise ParameterError(f"sample_rate must be a whole number within 8000 .. 192000 Hz, got {self.sample_rate!r}")
+
+    @property
+    def n_samples(self) -> int:
+        return max(1, int(round(self.duration_s * self.sample_rate)))
+
+    def to_dict(self) -> dict:
+        d = {"f0_hz": float(self.f0_hz), "duration_s": float(self.duration_s)}
+        if self.hold_s is not None:
+            d["hold_s"] = float(self.hold_s)
+        d["sample_rate"] = int(self.sample_rate)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> RenderSettings:
+        if not isinstance(d, Mapping):
+            raise PresetError(f'"render" must be an object, got {type(d).__name__}')
+        unknown = sorted(set(d) - _RENDER_KEYS)
+        if unknown:
+            raise PresetError(f'unknown keys in "render": {", ".join(unknown)} (known: {", ".join(sorted(_RENDER_KEYS))})')
+        if "f0_hz" in d and "note" in d:
+            raise PresetError('"render" gives both "f0_hz" and "note"; keep one')
+        kwargs: dict = {}
+        try:
+            if "note" in d:
+                if not isinstance(d["note"], str):
+                    raise PresetError(f'"render.note" must be a note name like "A4", got {d["note"]!r}')
+                kwargs["f0_hz"] = note_to_hz(d["note"])
+            for key in ("f0_hz", "duration_s", "hold_s"):
+                if key in d and d[key] is not None:
+                    kwargs[key] = _number(d[key], f"render.{key}")
+            if "sample_rate" in d:
+                sr = d["sample_rate"]
+                if isinstance(sr, bool) or not isinstance(sr, int):
+                    raise PresetError(f'"render.sample_rate" must be a whole number of Hz, got {sr!r}')
+                kwargs["sample_rate"] = sr
+            return cls(**kwargs)
+        except ParameterError as exc:
+            raise PresetError(f'"render": {exc.message}') from None
+
+
+def _number(value: object, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PresetError(f'"{key}" must be a number, got {value!r}')
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A synth, its physical parameters, and how to render them.
+
+    Attributes
+    ----------
+    synth : str
+        Registered synth name.
+    params : dict
+        Every parameter of the synth, physical, keyed by name (labels for
+        choices). Validated against the synth on construction.
+    render : RenderSettings
+    name, description : str
+    match : dict or None
+        Where the preset came from, when it came out of a match.
+    synth_version : int
+    """
+
+    synth: str
+    params: Mapping[str, float | int | str]
+    render: RenderSettings = field(default_factory=RenderSettings)
+    name: str = ""
+    description: str = ""
+    match: Mapping | None = None
+    synth_version: int | None = None
+
+    def __post_init__(self) -> None:
+        synth = get_synth(self.synth)  # SynthError for unknown names
+        try:
+            physical = synth.params.values_from_json(self.params)
+        except ParameterError as exc:
+            raise PresetError(exc.message) from None
+        object.__setattr__(self, "params", synth.params.values_to_json(physical))
+        if self.synth_version is None:
+            object.__setattr__(self, "synth_version", synth.version)
+        elif self.synth_version > synth.version:
+            raise PresetError(
+                f"made for {self.synth} version {self.synth_version}, this GASCAR has version {synth.version}; upgrade GASCAR"
+            )
+
+    # -- construction ------------------------------------------------------------
+    @classmethod
+    def from_genome(cls, synth_name: str, genome: np.ndarray, render: RenderSettings, **kwargs) -> Preset:
+        """The preset of one genome ``(n_genes,)`` of ``synth_name``."""
+        synth = get_synth(synth_name)
+        physical = synth.params.to_physical(np.asarray(genome)[None, :])
+        return cls(synth=synth_name, params=synth.params.values_to_json(physical), render=render, **kwargs)
+
+    def with_render(self, **changes) -> Preset:
+        """A copy with some render settings changed (``f0_hz``, ``duration_s`` ...)."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return replace(self, render=replace(self.render, **changes)) if changes else self
+
+    # -- use ----------------------------------------------------------------------
+    def physical(self) -> dict[str, float]:
+        """Physical parameter values as floats (bin indices for choices)."""
+        return get_synth(self.synth).params.values_from_json(self.params)
+
+    def genome(self) -> np.ndarray:
+        """The preset as a genome ``(n_genes,)`` of its synth."""
+        return get_synth(self.synth).params.to_genomes(self.physical())[0]
+
+    def render_audio(self) -> np.ndarray:
+        """Render the preset with its render settings.
+
+        Returns
+        -------
+        ndarray, shape (n_samples,), float32
+        """
+        r = self.render
+        return get_synth(self.synth).render_physical(
+            self.physical(), r.f0_hz, r.n_samples, r.sample_rate, hold_s=r.hold_s
+        )[0]
+
+    # -- JSON ----------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        d = {"format": FORMAT, "version": VERSION}
+        if self.name:
+            d["name"] = self.name
+        if self.description:
+            d["description"] = self.description
+        d.update(synth=self.synth, synth_version=self.synth_version, params=dict(self.params), render=self.render.to_dict())
+        if self.match is not None:
+            d["match"] = _jsonable(dict(self.match))
+        return d
+
+    @classmethod
+    def from_dict(cls, d: object) -> Preset:
+        """Validate a preset document; :class:`PresetError` says what is wrong."""
+        if not isinstance(d, Mapping):
+            raise PresetError(f"a preset must be a JSON object, got {type(d).__name__}")
+        unknown = sorted(set(d) - _TOP_KEYS)
+        if unknown:
+            raise PresetError(f"unknown keys: {', '.join(unknown)} (known: {', '.join(sorted(_TOP_KEYS))})")
+        missing = [k for k in _REQUIRED if k not in d]
+        if missing:
+            raise PresetError(f"missing keys: {', '.join(missing)}")
+        if d["format"] != FORMAT:
+            raise PresetError(f'"format" must be "{FORMAT}", got {d["format"]!r}')
+        version = d["version"]
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise PresetError(f'"version" must be a whole number, got {version!r}')
+        if version > VERSION:
+            raise PresetError(f"preset format version {version} is newer than this GASCAR reads ({VERSION}); upgrade GASCAR")
+        if version < 1:
+            raise PresetError(f'"version" must be at least 1, got {version}')
+        for key in ("synth", "name", "description"):
+            if key in d and not isinstance(d[key], str):
+                raise PresetError(f'"{key}" must be a string, got {d[key]!r}')
+        sv = d.get("synth_version")
+        if sv is not None and (isinstance(sv, bool) or not isinstance(sv, int)):
+            raise PresetError(f'"synth_version" must be a whole number, got {sv!r}')
+        if not isinstance(d["params"], Mapping):
+            raise PresetError(f'"params" must be an object of name: value, got {type(d["params"]).__name__}')
+        match = d.get("match")
+        if match is not None:
+            if not isinstance(match, Mapping):
+                raise PresetError(f'"match" must be an object, got {type(match).__name__}')
+            bad = sorted(set(match) - _MATCH_KEYS)
+            if bad:
+                raise PresetError(f'unknown keys in "match": {", ".join(bad)}')
+        return cls(
+            synth=d["synth"],
+            params=d["params"],
+            render=RenderSettings.from_dict(d["render"]),
+            name=d.get("name", ""),
+            description=d.get("description", ""),
+            match=match,
+            synth_version=sv,
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the preset as pretty JSON, atomically."""
+        return fileio.write_text(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Preset:
+        """Read and validate a preset file.
+
+        Raises
+        ------
+        PresetError
+            With the path, for a missing or unreadable file, bad JSON or an
+            invalid preset.
+        """
+        p = Path(path)
+        if not p.exists():
+            raise PresetError("no such file", path=p)
+        if p.is_dir():
+            raise PresetError("is a directory, expected a preset JSON file", path=p)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise PresetError("not a text file; expected preset JSON", path=p) from None
+        except OSError as exc:
+            raise PresetError(f"cannot read: {exc.strerror or exc}", path=p) from None
+        if not text.strip():
+            raise PresetError("file is empty; expected preset JSON", path=p)
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PresetError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path=p) from None
+        try:
+            return cls.from_dict(doc)
+        except GascarError as exc:
+            raise type(exc)(exc.message, path=p) from None
+
+
+def _jsonable(obj):
+    """Turn numpy scalars and arrays inside ``obj`` into plain JSON values."""
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj

@@ -1,0 +1,29 @@
+"""The synth engine: every synth renders a whole population in one call."""
+
+from __future__ import annotations
+
+import importlib
+
+from .base import Synth, get_synth, list_synths, register
+
+#: Canonical order of the built-in synths (modules of this package).
+SYNTH_ORDER = ("subtractive", "fm", "additive", "wavetable", "modular")
+
+_loaded = False
+
+
+def _load_all() -> None:
+    """Import the built-in synth modules once, so they register themselves."""
+    global _loaded
+    if _loaded:
+        return
+    for name in SYNTH_ORDER:
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+    _loaded = True
+
+
+__all__ = ["Synth", "SYNTH_ORDER", "get_synth", "list_synths", "register"]

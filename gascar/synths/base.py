@@ -1,0 +1,179 @@
+"""The synth interface: a parameter space plus a batch render.
+
+Genome -> physical parameters -> audio are three steps in three places:
+:class:`~gascar.params.ParamSpace` maps genes to physical values, a synth's
+``_render`` turns physical values into audio, and :meth:`Synth.render`
+chains the two for the optimiser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+import numpy as np
+
+from ..errors import SynthError
+from ..params import ParamSpace
+
+_REGISTRY: dict[str, type[Synth]] = {}
+
+
+def register(cls: type[Synth]) -> type[Synth]:
+    """Class decorator adding a synth to the registry under ``cls.name``."""
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise SynthError(f"synth name {cls.name!r} registered twice")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+class Synth:
+    """Base class of every GASCAR synth.
+
+    Subclasses set ``name``, ``version``, ``description`` and ``params`` and
+    implement :meth:`_render`. Instances hold no per-render state, so one
+    instance can be shared and pickled to worker processes.
+    """
+
+    name: ClassVar[str] = ""
+    version: ClassVar[int] = 1
+    description: ClassVar[str] = ""
+    params: ClassVar[ParamSpace]
+
+    @property
+    def n_genes(self) -> int:
+        """Length of a genome for this synth."""
+        return self.params.n_genes
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} v{self.version}, {self.n_genes} genes>"
+
+    def __reduce__(self):
+        # Synths are stateless: pickling by name keeps worker payloads tiny.
+        return (get_synth, (self.name,))
+
+    def render(
+        self,
+        genomes: np.ndarray,
+        f0_hz: float | np.ndarray,
+        n_samples: int,
+        sample_rate: int,
+        *,
+        hold_s: float | np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Render a batch of genomes.
+
+        Parameters
+        ----------
+        genomes : ndarray, shape (n_individuals, n_genes)
+            Genes in [0, 1].
+        f0_hz : float or ndarray, shape (n_individuals,)
+            Base frequency of each note.
+        n_samples : int
+            Length of each render.
+        sample_rate : int
+            Samples per second.
+        hold_s : float or ndarray, shape (n_individuals,), optional
+            Note-off time; the release follows it. Default: the whole render.
+
+        Returns
+        -------
+        ndarray, shape (n_individuals, n_samples), float32
+            Audio in [-1, 1].
+        """
+        return self.render_physical(self.params.to_physical(genomes), f0_hz, n_samples, sample_rate, hold_s=hold_s)
+
+    def render_physical(
+        self,
+        physical: Mapping[str, np.ndarray | float],
+        f0_hz: float | np.ndarray,
+        n_samples: int,
+        sample_rate: int,
+        *,
+        hold_s: float | np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Render from physical parameter values (as presets store them).
+
+        Parameters
+        ----------
+        physical
+            Every parameter name mapped to a scalar or an ``(n_individuals,)``
+            array (bin indices for choices).
+        f0_hz, n_samples, sample_rate, hold_s
+            As in :meth:`render`.
+
+        Returns
+        -------
+        ndarray, shape (n_individuals, n_samples), float32
+        """
+        missing = [k for k in self.params.names if k not in physical]
+        if missing:
+            raise SynthError(f"synth {self.name!r}: missing parameters {', '.join(missing)}")
+        cols = {k: np.atleast_1d(np.asarray(physical[k], dtype=np.float64)) for k in self.params.names}
+        n = max([len(c) for c in cols.values()] + [np.size(f0_hz), np.size(hold_s) if hold_s is not None else 1])
+        cols = {k: np.broadcast_to(c, (n,)) for k, c in cols.items()}
+        n_samples = int(n_samples)
+        sample_rate = int(sample_rate)
+        if n_samples < 1:
+            raise SynthError(f"n_samples must be at least 1, got {n_samples}")
+        if not 1000 <= sample_rate <= 384_000:
+            raise SynthError(f"sample_rate must be between 1000 and 384000 Hz, got {sample_rate}")
+        f0 = np.broadcast_to(np.asarray(f0_hz, dtype=np.float64), (n,)).copy()
+        if not np.all(np.isfinite(f0)) or np.any(f0 <= 0):
+            raise SynthError(f"f0_hz must be positive and finite, got {f0_hz!r}")
+        f0 = np.minimum(f0, 0.45 * sample_rate)
+        if hold_s is None:
+            hold = np.full(n, n_samples / sample_rate)
+        else:
+            hold = np.broadcast_to(np.asarray(hold_s, dtype=np.float64), (n,)).copy()
+            if not np.all(np.isfinite(hold)) or np.any(hold < 0):
+                raise SynthError(f"hold_s must be non-negative and finite, got {hold_s!r}")
+        out = self._render(cols, f0, n_samples, sample_rate, hold)
+        out = np.nan_to_num(np.asarray(out, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        np.clip(out, -1.0, 1.0, out=out)
+        return out
+
+    def _render(
+        self,
+        p: Mapping[str, np.ndarray],
+        f0_hz: np.ndarray,
+        n_samples: int,
+        sample_rate: int,
+        hold_s: np.ndarray,
+    ) -> np.ndarray:
+        """Render ``(n, n_samples)`` audio from validated physical arrays.
+
+        Parameters
+        ----------
+        p
+            Parameter name to float64 array ``(n,)`` (read-only views).
+        f0_hz, hold_s : ndarray, shape (n,)
+        n_samples, sample_rate : int
+        """
+        raise NotImplementedError
+
+
+def get_synth(name: str) -> Synth:
+    """Return the synth registered as ``name``.
+
+    Raises
+    ------
+    SynthError
+        For an unknown name, listing the known ones.
+    """
+    from . import _load_all
+
+    _load_all()
+    try:
+        return _REGISTRY[name]()
+    except KeyError:
+        raise SynthError(f"unknown synth {name!r}; known synths: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def list_synths() -> list[str]:
+    """Names of every registered synth, in the engine's canonical order."""
+    from . import SYNTH_ORDER, _load_all
+
+    _load_all()
+    known = [n for n in SYNTH_ORDER if n in _REGISTRY]
+    return known + sorted(set(_REGISTRY) - set(known))
