@@ -1,0 +1,27 @@
+"""Click helpers shared by the command modules."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import ParameterError
+from ..preset import note_to_hz
+
+
+def pitch_options(f):
+    """Add ``--f0 HZ`` and ``--note NAME`` (mutually exclusive) to a command."""
+    f = click.option("--note", metavar="NAME", help="Pitch as a note name, e.g. C4 or F#3.")(f)
+    f = click.option("--f0", "f0_hz", type=click.FloatRange(1.0, 20000.0), metavar="HZ", help="Pitch in Hz.")(f)
+    return f
+
+
+def resolve_pitch(f0_hz: float | None, note: str | None) -> float | None:
+    """The pitch asked for by ``--f0`` / ``--note``, or ``None``."""
+    if f0_hz is not None and note is not None:
+        raise click.UsageError("give either --f0 or --note, not both")
+    if note is not None:
+        try:
+            return note_to_hz(note)
+        except ParameterError as exc:
+            raise click.BadParameter(exc.message, param_hint="--note") from None
+    return f0_hz
