@@ -1,0 +1,47 @@
+"""``gascar synths``: list the synths, or one synth's parameters."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..synths import get_synth, list_synths
+from . import cli
+
+
+@cli.command("synths")
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+def synths_command(name: str | None, as_json: bool) -> None:
+    """List the synths, or the parameters of synth NAME."""
+    if name is None:
+        rows = [get_synth(n) for n in list_synths()]
+        if as_json:
+            doc = [{"name": s.name, "version": s.version, "n_genes": s.n_genes, "description": s.description} for s in rows]
+            click.echo(json.dumps(doc, indent=2))
+            return
+        width = max(len(s.name) for s in rows)
+        for s in rows:
+            click.echo(f"{s.name:<{width}}  {s.n_genes:>3} genes  {s.description}")
+        return
+    synth = get_synth(name)
+    if as_json:
+        doc = {"name": synth.name, "version": synth.version, "n_genes": synth.n_genes, "description": synth.description,
+               "params": synth.params.describe()}
+        click.echo(json.dumps(doc, indent=2))
+        return
+    click.echo(f"{synth.name} (version {synth.version}, {synth.n_genes} genes): {synth.description}")
+    rows = []
+    for spec in synth.params:
+        if spec.scale == "choice":
+            rng = " | ".join(spec.choices)
+        else:
+            rng = f"{spec.low:g} .. {spec.high:g}"
+        default = spec.to_json(spec.default_value())
+        rows.append((spec.name, rng, spec.scale, spec.unit, f"{default:g}" if isinstance(default, float) else str(default), spec.description))
+    head = ("parameter", "range", "scale", "unit", "default", "description")
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(5)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  " + head[5])
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[5])
