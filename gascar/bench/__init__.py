@@ -1,0 +1,1 @@
+"""Benchmarks: render speed, evaluation throughput, batch throughput and match quality per budget."""
