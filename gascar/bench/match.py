@@ -1,0 +1,573 @@
+"""``gascar bench match``: match quality per evaluation budget, judged fairly.
+
+Every method optimises the same :class:`gascar.fitness.Objective` under the
+same budget of objective evaluations (counted exactly by
+:class:`BudgetedObjective`); the result is judged by the fixed measures of
+:mod:`gascar.bench.judge`, not by any optimiser's own fitness.
+
+Methods
+    ``gascar`` (the default engine of ``gascar match``), ``ga`` (plain DEAP
+    GA: no speciation, no refinement), ``gascar-nospec`` and
+    ``gascar-norefine`` (ablations), ``cmaes`` (the ``cma`` package, IPOP
+    restarts, bounds [0, 1]), ``random`` (uniform random search), and
+    ``nevergrad`` (NGOpt) where nevergrad is installed.
+Suites
+    ``indomain``: for each synth, sounds rendered from random genomes (the
+    answer is known, so the parameter error is reported too); ``real``:
+    every sound file of a folder.
+
+Each run is one line of ``runs.jsonl`` in the output folder, written as soon
+as it finishes, so an interrupted benchmark resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import fileio
+from ..errors import BenchmarkError
+from .judge import judge
+
+ALL_METHODS = ("gascar", "ga", "gascar-nospec", "gascar-norefine", "cmaes", "random", "nevergrad")
+DEFAULT_METHODS = ("gascar", "ga", "gascar-nospec", "gascar-norefine", "cmaes", "random", "nevergrad")
+#: Evaluation counts at which the best-so-far is judged (convergence curves).
+CURVE_POINTS = (100, 250, 500, 1000, 2500, 5000, 10000, 20000, 50000)
+#: Length, note-off and pitch range of in-domain targets.
+INDOMAIN_DURATION_S = 1.0
+INDOMAIN_HOLD_S = 0.6
+INDOMAIN_MIDI = (40, 76)
+
+
+class BudgetExhausted(Exception):
+    """Raised inside an optimiser's loop when the evaluation budget is spent."""
+
+
+class BudgetedObjective:
+    """An objective that counts evaluations, stops at the budget and keeps the best.
+
+    It forwards every attribute to the wrapped objective, so optimisers see
+    the same interface. Calls beyond the budget evaluate only what is left
+    and give ``inf`` to the rest; :attr:`exhausted` then turns true.
+
+    Parameters
+    ----------
+    objective
+        A :class:`gascar.fitness.Objective`.
+    budget
+        Evaluations allowed.
+    """
+
+    def __init__(self, objective, budget: int):
+        self._objective = objective
+        self.budget = int(budget)
+        self.evaluations = 0
+        self.best_fitness = math.inf
+        self.best_genome: np.ndarray | None = None
+        self.snapshots: dict[int, np.ndarray] = {}
+        self.history: list[tuple[int, float]] = []
+
+    def __getattr__(self, name):
+        return getattr(self._objective, name)
+
+    def __reduce__(self):
+        raise TypeError("BudgetedObjective runs in-process only (use n_jobs=1)")
+
+    @property
+    def exhausted(self) -> bool:
+        return self.evaluations >= self.budget
+
+    def __call__(self, genomes: np.ndarray) -> np.ndarray:
+        g = np.atleast_2d(np.asarray(genomes, dtype=np.float64))
+        out = np.full(g.shape[0], np.inf)
+        take = min(g.shape[0], self.budget - self.evaluations)
+        if take <= 0:
+            return out
+        f = np.asarray(self._objective(g[:take]), dtype=np.float64)
+        out[:take] = f
+        for i in range(take):  # bookkeeping per evaluation, cheap next to rendering
+            self.evaluations += 1
+            if f[i] < self.best_fitness:
+                self.best_fitness = float(f[i])
+                self.best_genome = g[i].copy()
+            if self.evaluations in CURVE_POINTS and self.best_genome is not None:
+                self.snapshots[self.evaluations] = self.best_genome.copy()
+        self.history.append((self.evaluations, self.best_fitness))
+        return out
+
+
+# -- methods -----------------------------------------------------------------------------
+
+
+def _run_random(obj: BudgetedObjective, rng: np.random.Generator) -> None:
+    while not obj.exhausted:
+        obj(rng.random((min(256, obj.budget - obj.evaluations), obj.n_genes)))
+
+
+def _run_cmaes(obj: BudgetedObjective, rng: np.random.Generator) -> None:
+    """CMA-ES with IPOP restarts (population doubled at each restart), bounds [0, 1]."""
+    import cma
+
+    popsize = 4 + int(3 * math.log(obj.n_genes))
+    while not obj.exhausted:
+        es = cma.CMAEvolutionStrategy(
+            rng.random(obj.n_genes),
+            0.3,
+            {"bounds": [0, 1], "popsize": popsize, "seed": int(rng.integers(1, 2**31 - 1)), "verbose": -9,
+             "tolfun": 1e-9, "tolx": 1e-7},
+        )
+        while not es.stop() and not obj.exhausted:
+            xs = es.ask()
+            f = obj(np.array(xs))
+            if not np.all(np.isfinite(f)):
+                break
+            es.tell(xs, f.tolist())
+        popsize *= 2
+
+
+def _run_nevergrad(obj: BudgetedObjective, rng: np.random.Generator) -> None:
+    import nevergrad as ng
+
+    param = ng.p.Array(shape=(obj.n_genes,), lower=0.0, upper=1.0)
+    param.random_state = np.random.RandomState(int(rng.integers(0, 2**31 - 1)))
+    opt = ng.optimizers.NGOpt(parametrization=param, budget=obj.budget, num_workers=32)
+    while not obj.exhausted:
+        cands = [opt.ask() for _ in range(min(32, obj.budget - obj.evaluations))]
+        f = obj(np.array([c.value for c in cands]))
+        for c, v in zip(cands, f):
+            opt.tell(c, float(v))
+
+
+def _evolve_method(**overrides) -> Callable:
+    def run(obj: BudgetedObjective, rng: np.random.Generator, seed: int) -> None:
+        from ..evolve import bench_config, evolve
+
+        config = bench_config(obj.n_genes, **overrides)
+        evolve(obj, config, budget=obj.budget, seed=seed, n_jobs=1)
+
+    return run
+
+
+def _method(name: str) -> Callable:
+    if name == "random":
+        return lambda obj, rng, seed: _run_random(obj, rng)
+    if name == "cmaes":
+        return lambda obj, rng, seed: _run_cmaes(obj, rng)
+    if name == "nevergrad":
+        return lambda obj, rng, seed: _run_nevergrad(obj, rng)
+    if name == "gascar":
+        return _evolve_method()
+    if name == "ga":
+        return _evolve_method(speciation=False, refine=False)
+    if name == "gascar-nospec":
+        return _evolve_method(speciation=False)
+    if name == "gascar-norefine":
+        return _evolve_method(refine=False)
+    raise BenchmarkError(f"unknown method {name!r}; known: {', '.join(ALL_METHODS)}")
+
+
+def available_methods(methods: Iterable[str]) -> list[str]:
+    """``methods`` less those whose package is not installed (nevergrad), with a warning."""
+    out = []
+    for m in methods:
+        if m not in ALL_METHODS:
+            raise BenchmarkError(f"unknown method {m!r}; known: {', '.join(ALL_METHODS)}")
+        if m == "nevergrad":
+            try:
+                import nevergrad  # noqa: F401
+            except ImportError:
+                warnings.warn("nevergrad is not installed: the nevergrad method is left out (pip install nevergrad)", stacklevel=2)
+                continue
+        out.append(m)
+    return out
+
+
+# -- targets -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchTarget:
+    """One target of a suite.
+
+    Attributes
+    ----------
+    suite : str
+        ``"indomain"`` or ``"real"``.
+    name : str
+        Unique within the suite (``fm-03`` or the file's name).
+    path : str
+        The sound file.
+    synth : str or None
+        For in-domain targets, the synth that made it (and the synth matched).
+    genome : list of float or None
+        For in-domain targets, the synth genes that made it.
+    """
+
+    suite: str
+    name: str
+    path: str
+    synth: str | None = None
+    genome: list[float] | None = None
+
+
+def make_indomain_targets(folder: Path, synths: Iterable[str], per_synth: int, seed: int = 0) -> list[BenchTarget]:
+    """Render ``per_synth`` targets from random genomes of each synth into ``folder``.
+
+    Silent or clipped-flat renders are drawn again. The same seed always
+    gives the same targets.
+    """
+    from ..audio import write_audio
+    from ..synths import get_synth
+
+    sr = 22050
+    n = int(INDOMAIN_DURATION_S * sr)
+    out = []
+    for si, name in enumerate(synths):
+        synth = get_synth(name)
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(si, 7)))
+        made = 0
+        while made < per_synth:
+            g = rng.random((8, synth.n_genes))
+            midi = rng.integers(INDOMAIN_MIDI[0], INDOMAIN_MIDI[1] + 1, size=8)
+            f0 = 440.0 * 2 ** ((midi - 69) / 12)
+            x = synth.render(g, f0, n, sr, hold_s=INDOMAIN_HOLD_S)
+            rms = np.sqrt(np.mean(x.astype(np.float64) ** 2, axis=1))
+            for k in np.flatnonzero((rms > 3e-3) & (np.max(np.abs(x), axis=1) < 0.999)):
+                if made == per_synth:
+                    break
+                tname = f"{name}-{made:02d}"
+                path = folder / f"{tname}.wav"
+                if not path.exists():
+                    write_audio(path, x[k], sr, subtype="FLOAT")
+                out.append(BenchTarget("indomain", tname, str(path), name, g[k].tolist()))
+                made += 1
+    return out
+
+
+def real_targets(folder: Path) -> list[BenchTarget]:
+    """Every sound file directly in ``folder``, sorted by name."""
+    from ..audio import AUDIO_EXTENSIONS
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BenchmarkError("no such folder of real targets", path=folder)
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS)
+    if not files:
+        raise BenchmarkError("holds no sound files", path=folder)
+    return [BenchTarget("real", p.name, str(p)) for p in files]
+
+
+# -- runs -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    method: str
+    target: BenchTarget
+    synth: str
+    budget: int
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.method}|{self.target.suite}|{self.target.name}|{self.synth}|{self.budget}|{self.seed}"
+
+
+def _run_seed(spec: RunSpec) -> int:
+    h = hashlib.sha256(f"{spec.target.suite}|{spec.target.name}|{spec.synth}|{spec.budget}".encode()).digest()
+    return int.from_bytes(h[:4], "little") ^ (spec.seed * 0x9E3779B1 % 2**32)
+
+
+def run_one(spec: RunSpec, cache_dir: str | None = None) -> dict:
+    """Run one method on one target with one budget and seed; judge the result.
+
+    Returns
+    -------
+    dict
+        The run's record (as a line of ``runs.jsonl``).
+    """
+    from ..analysis import load_target
+    from ..fitness import Objective
+    from ..synths import get_synth
+
+    warnings.simplefilter("ignore")
+    target = load_target(spec.target.path, cache_dir=cache_dir)
+    objective = Objective(target, get_synth(spec.synth))
+    budgeted = BudgetedObjective(objective, spec.budget)
+    seed = _run_seed(spec)
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    try:
+        _method(spec.method)(budgeted, rng, seed)
+    except BudgetExhausted:
+        pass
+    seconds = time.perf_counter() - t0
+    if budgeted.best_genome is None:
+        raise BenchmarkError(f"method {spec.method} evaluated nothing on {spec.target.name}")
+    snaps = dict(budgeted.snapshots)
+    snaps[budgeted.evaluations] = budgeted.best_genome
+    reference = np.asarray(target.samples)
+    curve = []
+    for n_evals in sorted(snaps):
+        audio = objective.render(snaps[n_evals][None, :])[0]
+        curve.append({"evaluations": n_evals, **judge(reference, audio, target.sample_rate)})
+    record = {
+        "key": spec.key,
+        "method": spec.method,
+        "suite": spec.target.suite,
+        "target": spec.target.name,
+        "synth": spec.synth,
+        "budget": spec.budget,
+        "seed": spec.seed,
+        "evaluations": budgeted.evaluations,
+        "fitness": budgeted.best_fitness,
+        "seconds": seconds,
+        "evals_per_s": budgeted.evaluations / max(seconds, 1e-9),
+        **{k: v for k, v in curve[-1].items() if k != "evaluations"},
+        "curve": curve,
+    }
+    if spec.target.genome is not None:
+        n_synth = len(spec.target.genome)
+        space = get_synth(spec.synth).params
+        true = space.to_genomes(space.to_physical(np.array(spec.target.genome)[None]))[0]
+        found = space.to_genomes(space.to_physical(budgeted.best_genome[None, :n_synth]))[0]
+        record["param_error"] = float(np.mean(np.abs(true - found)))
+    return record
+
+
+@dataclass
+class BenchConfig:
+    """What ``gascar bench match`` runs.
+
+    Attributes
+    ----------
+    out_dir : Path
+    suites : tuple of str
+        ``indomain`` and/or ``real``.
+    methods : tuple of str
+    budgets : tuple of int
+    seeds : int
+        Seeds per method, target and budget.
+    synths : tuple of str
+        Synths of the in-domain suite.
+    per_synth : int
+        In-domain targets per synth.
+    real_dir : Path
+        Folder of the real suite.
+    real_synth : str
+        Synth matched to real targets (``auto`` is not used: every method
+        gets the same synth).
+    n_jobs : int
+        Runs in parallel (each run single-process).
+    ablation_budgets : tuple of int
+        Budgets at which the ablation methods run (they are costly).
+    """
+
+    out_dir: Path
+    suites: tuple[str, ...] = ("indomain", "real")
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    budgets: tuple[int, ...] = (1000, 5000, 20000)
+    seeds: int = 3
+    synths: tuple[str, ...] = ()
+    per_synth: int = 5
+    real_dir: Path = Path("targets")
+    real_synth: str = "subtractive"
+    n_jobs: int = 2
+    ablation_budgets: tuple[int, ...] = (5000,)
+    extra: dict = field(default_factory=dict)
+
+
+def plan(config: BenchConfig) -> list[RunSpec]:
+    """Every run the configuration asks for, in a fixed order."""
+    from ..synths import list_synths
+
+    synths = tuple(config.synths) or tuple(list_synths())
+    methods = available_methods(config.methods)
+    targets: list[BenchTarget] = []
+    if "indomain" in config.suites:
+        targets += make_indomain_targets(config.out_dir / "indomain-targets", synths, config.per_synth)
+    if "real" in config.suites:
+        targets += real_targets(config.real_dir)
+    specs = []
+    for budget in config.budgets:
+        for t in targets:
+            for m in methods:
+                if m.startswith("gascar-") and budget not in config.ablation_budgets:
+                    continue
+                for s in range(config.seeds):
+                    specs.append(RunSpec(m, t, t.synth or config.real_synth, budget, s))
+    return specs
+
+
+def load_runs(path: Path) -> dict[str, dict]:
+    """Finished runs from a ``runs.jsonl`` (a torn last line is ignored)."""
+    runs = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            runs[rec["key"]] = rec
+    return runs
+
+
+def run_bench(config: BenchConfig, *, progress: bool = True) -> list[dict]:
+    """Run (or resume) the benchmark; write runs, table, JSON and plot.
+
+    Returns
+    -------
+    list of dict
+        Every run record of the plan.
+    """
+    from joblib import Parallel, delayed
+    from tqdm import tqdm
+
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    specs = plan(config)
+    runs_path = config.out_dir / "runs.jsonl"
+    done = load_runs(runs_path)
+    todo = [s for s in specs if s.key not in done]
+    cache_dir = str(config.out_dir / "analysis-cache")
+    bar = tqdm(total=len(specs), initial=len(specs) - len(todo), desc="bench match", unit="run", disable=not progress)
+    if todo:
+        gen = Parallel(n_jobs=config.n_jobs, return_as="generator_unordered")(delayed(run_one)(s, cache_dir) for s in todo)
+        with open(runs_path, "a", encoding="utf-8") as fh:
+            for rec in gen:
+                fh.write(json.dumps(rec) + "\n")
+                fh.flush()
+                done[rec["key"]] = rec
+                bar.update(1)
+    bar.close()
+    records = [done[s.key] for s in specs]
+    write_outputs(config, records)
+    return records
+
+
+# -- results ------------------------------------------------------------------------------------
+
+
+def _q(values: list[float]) -> tuple[float, float, float]:
+    a = np.asarray(values, dtype=float)
+    return float(np.median(a)), float(np.percentile(a, 25)), float(np.percentile(a, 75))
+
+
+def summarise(records: list[dict], near_perfect_db: float) -> list[dict]:
+    """Median and interquartile range per method, suite, synth and budget."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["suite"], r["synth"], r["budget"], r["method"]), []).append(r)
+    rows = []
+    for (suite, synth, budget, method), rs in sorted(groups.items()):
+        row = {"suite": suite, "synth": synth, "budget": budget, "method": method, "runs": len(rs)}
+        for m in ("lsd_db", "mfcc13_mae", "mfcc20_mae", "param_error", "evals_per_s", "seconds"):
+            vals = [r[m] for r in rs if m in r]
+            if vals:
+                row[m], row[m + "_q1"], row[m + "_q3"] = _q(vals)
+        if suite == "indomain":
+            row["near_perfect"] = float(np.mean([r["lsd_db"] <= near_perfect_db for r in rs]))
+        rows.append(row)
+    return rows
+
+
+def preset_spread(targets: list[BenchTarget]) -> dict[str, dict]:
+    """Judged LSD between different random presets of the same synth.
+
+    The scale of "a different sound": the near-perfect threshold must be
+    small next to it. Returns per synth the median, 5th percentile and
+    minimum over all pairs of in-domain targets.
+    """
+    from ..audio import load_audio
+
+    out = {}
+    by_synth: dict[str, list[np.ndarray]] = {}
+    for t in targets:
+        if t.suite == "indomain":
+            by_synth.setdefault(t.synth, []).append(load_audio(t.path, trim=False).samples)
+    for synth, sounds in by_synth.items():
+        d = [judge(a, b, 22050)["lsd_db"] for i, a in enumerate(sounds) for b in sounds[i + 1:]]
+        if d:
+            out[synth] = {"pairs": len(d), "median": float(np.median(d)), "p05": float(np.percentile(d, 5)), "min": float(min(d))}
+    return out
+
+
+def format_table(rows: list[dict], near_perfect_db: float) -> str:
+    """A markdown table of :func:`summarise` rows."""
+    head = "| suite | synth | budget | method | runs | judged LSD dB, median [IQR] | MFCC-13 MAE | MFCC-20 MAE | param error | near-perfect | evals/s |"
+    lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
+
+    def cell(row, m, fmt="{:.2f}"):
+        if m not in row:
+            return "–"
+        return f"{fmt.format(row[m])} [{fmt.format(row[m + '_q1'])}–{fmt.format(row[m + '_q3'])}]"
+
+    for r in rows:
+        np_cell = f"{100 * r['near_perfect']:.0f}%" if "near_perfect" in r else "–"
+        lines.append(
+            f"| {r['suite']} | {r['synth']} | {r['budget']} | {r['method']} | {r['runs']} | {cell(r, 'lsd_db')} | "
+            f"{cell(r, 'mfcc13_mae')} | {cell(r, 'mfcc20_mae')} | {cell(r, 'param_error', '{:.3f}')} | {np_cell} | "
+            f"{r.get('evals_per_s', float('nan')):.0f} |"
+        )
+    lines.append("")
+    lines.append(f"near-perfect: judged LSD at most {near_perfect_db:g} dB.")
+    return "\n".join(lines) + "\n"
+
+
+def plot_convergence(records: list[dict], path: Path) -> Path:
+    """Judged LSD (median over targets and seeds) against evaluations, one line per method, per suite."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    suites = sorted({r["suite"] for r in records})
+    fig, axes = plt.subplots(1, len(suites), figsize=(6 * len(suites), 4.2), squeeze=False)
+    for ax, suite in zip(axes[0], suites):
+        rs = [r for r in records if r["suite"] == suite]
+        top = max(r["budget"] for r in rs)
+        for method in sorted({r["method"] for r in rs}):
+            curves = [r["curve"] for r in rs if r["method"] == method and r["budget"] == top]
+            if not curves:
+                continue
+            points = sorted({p["evaluations"] for c in curves for p in c})
+            med = []
+            for n in points:
+                vals = [min((p for p in c if p["evaluations"] <= n), key=lambda p: -p["evaluations"])["lsd_db"]
+                        for c in curves if any(p["evaluations"] <= n for p in c)]
+                med.append(np.median(vals))
+            ax.plot(points, med, marker="o", ms=3, label=method)
+        ax.set_xscale("log")
+        ax.set_xlabel("objective evaluations")
+        ax.set_ylabel("judged log-spectral distance (dB), median")
+        ax.set_title(f"{suite} suite (budget {top})")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    with fileio.atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    return path
+
+
+NEAR_PERFECT_DB = 3.0
+
+
+def write_outputs(config: BenchConfig, records: list[dict]) -> None:
+    """Write ``bench-match.md``, ``bench-match.json`` and ``convergence.png``."""
+    rows = summarise(records, NEAR_PERFECT_DB)
+    fileio.write_text(config.out_dir / "bench-match.md", format_table(rows, NEAR_PERFECT_DB))
+    fileio.write_json(config.out_dir / "bench-match.json", {
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+        "summary": rows,
+        "runs": records,
+    })
+    if records:
+        plot_convergence(records, config.out_dir / "convergence.png")
