@@ -1,0 +1,724 @@
+"""Building blocks of the synth engine, as pure array functions over whole batches.
+
+Every public function takes per-voice parameters as ``(n_voices,)`` arrays and
+signals as ``(n_voices, n_samples)`` float32 arrays, and returns new arrays;
+nothing here keeps state between calls. Per-sample recursions (envelopes,
+oscillator phases, filters, feedback FM, partial banks) are numba kernels that
+loop over the batch inside compiled code, one voice after another, so a voice
+renders the same samples alone or in any batch. Modulation that needs an
+``exp`` or ``tan`` per sample (pitch, cutoff) is evaluated every
+:data:`CONTROL_BLOCK` samples and interpolated linearly in between.
+
+Conventions: times are in seconds (``attack_s``), frequencies in Hz
+(``cutoff_hz``), pitch offsets in semitones (``_st``), cutoff offsets in
+octaves (``_oct``), levels in dB (``_db``) or linear 0..1. Envelope decay and
+release times are T60s: the time to fall by 60 dB.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+#: Samples between two evaluations of pitch and cutoff modulation.
+CONTROL_BLOCK = 16
+#: Size of the sine lookup table (one cycle; one guard sample is appended).
+SINE_TABLE_SIZE = 4096
+#: The attack segment aims at this level and stops at 1 (an analogue-style curve).
+ATTACK_TARGET = 1.5
+#: Waveform codes of :func:`oscillator`.
+WAVEFORMS = ("saw", "square", "triangle", "sine")
+#: Filter mode codes of :func:`svf`.
+FILTER_MODES = ("lowpass", "highpass", "bandpass")
+#: LFO shape codes of :func:`lfo`.
+LFO_SHAPES = ("sine", "triangle")
+#: Reference pitch of key tracking (C4).
+KEYTRACK_REF_HZ = 261.6255653005986
+
+_SINE = np.sin(2.0 * np.pi * np.arange(SINE_TABLE_SIZE + 1) / SINE_TABLE_SIZE).astype(np.float32)
+_LOG_1E3 = math.log(1000.0)
+
+
+def _params(*arrays: np.ndarray) -> list[np.ndarray]:
+    """Per-voice parameters as contiguous float64 ``(n,)`` arrays of one length."""
+    cols = [np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in arrays]
+    n = max(len(c) for c in cols)
+    return [np.ascontiguousarray(np.broadcast_to(c, (n,))) for c in cols]
+
+
+def _signal(x: np.ndarray | None, n: int, n_samples: int) -> np.ndarray:
+    """A modulation signal as contiguous float32 ``(n, n_samples)``; ``(n, 0)`` when absent."""
+    if x is None:
+        return np.zeros((n, 0), dtype=np.float32)
+    x = np.asarray(x, dtype=np.float32)
+    return np.ascontiguousarray(np.broadcast_to(x, (n, n_samples)))
+
+
+# ---------------------------------------------------------------------------------------------
+# scalar helpers (compiled into the kernels that call them)
+
+
+@njit(cache=True)
+def _sine_cycles(phase):
+    """sin(2 pi phase) by table lookup with linear interpolation; phase in cycles, any real."""
+    x = phase - math.floor(phase)
+    pos = x * SINE_TABLE_SIZE
+    i = int(pos)
+    if i >= SINE_TABLE_SIZE:
+        i = SINE_TABLE_SIZE - 1
+    fr = pos - i
+    a = _SINE[i]
+    return a + fr * (_SINE[i + 1] - a)
+
+
+@njit(cache=True)
+def _blep(t, dt):
+    """PolyBLEP residual of a unit step (height 2 convention) at phase ``t``, increment ``dt``."""
+    if t < dt:
+        x = t / dt
+        return x + x - x * x - 1.0
+    if t > 1.0 - dt:
+        x = (t - 1.0) / dt
+        return x * x + x + x + 1.0
+    return 0.0
+
+
+@njit(cache=True)
+def _blamp(t, dt):
+    """PolyBLAMP residual of a unit change of slope per sample at phase ``t``."""
+    if t < dt:
+        x = t / dt - 1.0
+        return -x * x * x / 3.0
+    if t > 1.0 - dt:
+        x = (t - 1.0) / dt + 1.0
+        return x * x * x / 3.0
+    return 0.0
+
+
+@njit(cache=True)
+def _env_coefs(attack_s, decay_s, release_s, sample_rate):
+    """Per-sample coefficients of the exponential ADSR segments."""
+    na = max(attack_s * sample_rate, 1.0)
+    ca = 1.0 - (1.0 - 1.0 / ATTACK_TARGET) ** (1.0 / na)
+    cd = 1.0 - math.exp(-_LOG_1E3 / max(decay_s * sample_rate, 1.0))
+    cr = math.exp(-_LOG_1E3 / max(release_s * sample_rate, 1.0))
+    return ca, cd, cr
+
+
+@njit(cache=True)
+def _env_step(level, stage, i, hold_n, ca, cd, sustain, cr):
+    """Advance an ADSR by one sample. Stages: 0 attack, 1 decay/sustain, 2 release."""
+    if i >= hold_n:
+        stage = 2
+    if stage == 0:
+        level += (ATTACK_TARGET - level) * ca
+        if level >= 1.0:
+            level = 1.0
+            stage = 1
+    elif stage == 1:
+        level += (sustain - level) * cd
+    else:
+        level *= cr
+    return level, stage
+
+
+@njit(cache=True)
+def _softclip(x):
+    """Rational tanh approximation, exact 1 at |x| >= 3 (cheap and monotonic)."""
+    if x >= 3.0:
+        return 1.0
+    if x <= -3.0:
+        return -1.0
+    x2 = x * x
+    return x * (27.0 + x2) / (27.0 + 9.0 * x2)
+
+
+# ---------------------------------------------------------------------------------------------
+# envelopes and LFO
+
+
+@njit(cache=True)
+def _adsr_kernel(attack_s, decay_s, sustain, release_s, hold_n, sample_rate, out):
+    n, ns = out.shape
+    for v in range(n):
+        ca, cd, cr = _env_coefs(attack_s[v], decay_s[v], release_s[v], sample_rate)
+        s = sustain[v]
+        h = hold_n[v]
+        level = 0.0
+        stage = 0
+        for i in range(ns):
+            level, stage = _env_step(level, stage, i, h, ca, cd, s, cr)
+            out[v, i] = level
+
+
+def adsr(
+    attack_s: np.ndarray,
+    decay_s: np.ndarray,
+    sustain: np.ndarray,
+    release_s: np.ndarray,
+    hold_s: np.ndarray,
+    n_samples: int,
+    sample_rate: int,
+) -> np.ndarray:
+    """ADSR envelopes with exponential segments and a note-off.
+
+    The attack rises on an analogue-style curve (an exponential aiming at
+    :data:`ATTACK_TARGET`) and reaches 1 after ``attack_s``; the decay falls
+    exponentially towards ``sustain`` (60 dB closer after ``decay_s``); at
+    ``hold_s`` the release falls from wherever the envelope is, 60 dB per
+    ``release_s``.
+
+    Parameters
+    ----------
+    attack_s, decay_s, sustain, release_s, hold_s : ndarray, shape (n_voices,)
+        Segment times in seconds, sustain level in [0, 1], note-off time.
+    n_samples, sample_rate : int
+
+    Returns
+    -------
+    ndarray, shape (n_voices, n_samples), float32
+        Levels in [0, 1].
+    """
+    a, d, s, r, h = _params(attack_s, decay_s, sustain, release_s, hold_s)
+    hold_n = np.round(h * sample_rate).astype(np.int64)
+    out = np.empty((len(a), int(n_samples)), dtype=np.float32)
+    _adsr_kernel(a, d, np.clip(s, 0.0, 1.0), r, hold_n, float(sample_rate), out)
+    return out
+
+
+@njit(cache=True)
+def _decay_kernel(decay_s, sample_rate, out):
+    n, ns = out.shape
+    for v in range(n):
+        c = math.exp(-_LOG_1E3 / max(decay_s[v] * sample_rate, 1.0))
+        level = 1.0
+        for i in range(ns):
+            out[v, i] = level
+            level *= c
+
+
+def decay_env(decay_s: np.ndarray, n_samples: int, sample_rate: int) -> np.ndarray:
+    """One-segment envelopes starting at 1 and falling 60 dB per ``decay_s``.
+
+    Parameters
+    ----------
+    decay_s : ndarray, shape (n_voices,)
+    n_samples, sample_rate : int
+
+    Returns
+    -------
+    ndarray, shape (n_voices, n_samples), float32
+    """
+    (d,) = _params(decay_s)
+    out = np.empty((len(d), int(n_samples)), dtype=np.float32)
+    _decay_kernel(d, float(sample_rate), out)
+    return out
+
+
+@njit(cache=True)
+def _lfo_kernel(rate_hz, shape, sample_rate, out):
+    n, ns = out.shape
+    for v in range(n):
+        inc = rate_hz[v] / sample_rate
+        tri = shape[v] >= 0.5
+        phase = 0.0
+        for i in range(ns):
+            if tri:
+                if phase < 0.25:
+                    y = 4.0 * phase
+                elif phase < 0.75:
+                    y = 2.0 - 4.0 * phase
+                else:
+                    y = 4.0 * phase - 4.0
+            else:
+                y = _sine_cycles(phase)
+            out[v, i] = y
+            phase += inc
+            if phase >= 1.0:
+                phase -= 1.0
+
+
+def lfo(rate_hz: np.ndarray, shape: np.ndarray, n_samples: int, sample_rate: int) -> np.ndarray:
+    """Low-frequency oscillators starting at phase 0 (rising through 0).
+
+    Parameters
+    ----------
+    rate_hz : ndarray, shape (n_voices,)
+    shape : ndarray, shape (n_voices,)
+        Index into :data:`LFO_SHAPES` (0 sine, 1 triangle).
+    n_samples, sample_rate : int
+
+    Returns
+    -------
+    ndarray, shape (n_voices, n_samples), float32
+        Values in [-1, 1]; route them to pitch, cutoff or amplitude by scaling.
+    """
+    r, s = _params(rate_hz, shape)
+    out = np.empty((len(r), int(n_samples)), dtype=np.float32)
+    _lfo_kernel(r, s, float(sample_rate), out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# oscillators and noise
+
+
+@njit(cache=True)
+def _phase_fill(base, pitch_row, modulated, ph, dts):
+    """Phases (cycles in [0, 1)) and per-sample increments of one voice."""
+    ns = ph.shape[0]
+    phase = 0.0
+    if not modulated:
+        for i in range(ns):
+            ph[i] = phase
+            dts[i] = base
+            phase += base
+            if phase >= 1.0:
+                phase -= 1.0
+        return
+    for b in range(0, ns, CONTROL_BLOCK):
+        inc = min(max(base * 2.0 ** (pitch_row[b] / 12.0), 1e-7), 0.49)
+        j = min(b + CONTROL_BLOCK, ns - 1)
+        inc_next = min(max(base * 2.0 ** (pitch_row[j] / 12.0), 1e-7), 0.49)
+        step = (inc_next - inc) / CONTROL_BLOCK
+        for i in range(b, min(b + CONTROL_BLOCK, ns)):
+            ph[i] = phase
+            dts[i] = inc
+            phase += inc
+            if phase >= 1.0:
+                phase -= 1.0
+            inc += step
+
+
+@njit(cache=True)
+def _osc_kernel(wave, f0_hz, pulse_width, pitch_st, sample_rate, out):
+    n, ns = out.shape
+    modulated = pitch_st.shape[1] > 0
+    ph = np.empty(ns)
+    dts = np.empty(ns)
+    for v in range(n):
+        w = int(wave[v])
+        pw = min(max(pulse_width[v], 0.02), 0.98)
+        _phase_fill(f0_hz[v] / sample_rate, pitch_st[v] if modulated else pitch_st[0], modulated, ph, dts)
+        row = out[v]
+        if w == 0:  # saw
+            for i in range(ns):
+                t = ph[i]
+                row[i] = 2.0 * t - 1.0 - _blep(t, dts[i])
+        elif w == 1:  # pulse, DC removed
+            dc = 2.0 * pw - 1.0
+            for i in range(ns):
+                t = ph[i]
+                dt = dts[i]
+                t2 = t - pw
+                if t2 < 0.0:
+                    t2 += 1.0
+                row[i] = (1.0 if t < pw else -1.0) + _blep(t, dt) - _blep(t2, dt) - dc
+        elif w == 2:  # triangle, -1 at phase 0, +1 at phase 0.5
+            for i in range(ns):
+                t = ph[i]
+                dt = dts[i]
+                t2 = t + 0.5
+                if t2 >= 1.0:
+                    t2 -= 1.0
+                row[i] = 1.0 - 4.0 * abs(t - 0.5) + 8.0 * dt * (_blamp(t, dt) - _blamp(t2, dt))
+        else:
+            for i in range(ns):
+                row[i] = _sine_cycles(ph[i])
+
+
+def oscillator(
+    wave: np.ndarray,
+    f0_hz: np.ndarray,
+    n_samples: int,
+    sample_rate: int,
+    *,
+    pulse_width: np.ndarray | float = 0.5,
+    pitch_st: np.ndarray | None = None,
+) -> np.ndarray:
+    """Band-limited oscillators: PolyBLEP saw and pulse, PolyBLAMP triangle, sine.
+
+    Parameters
+    ----------
+    wave : ndarray, shape (n_voices,)
+        Index into :data:`WAVEFORMS` (0 saw, 1 square/pulse, 2 triangle, 3 sine).
+    f0_hz : ndarray, shape (n_voices,)
+        Frequency; kept below 0.49 of the sample rate.
+    n_samples, sample_rate : int
+    pulse_width : float or ndarray, shape (n_voices,)
+        Duty cycle of the pulse wave (0.5 is a square).
+    pitch_st : ndarray, shape (n_voices, n_samples), optional
+        Pitch modulation in semitones (LFO, pitch envelope), applied at
+        control rate.
+
+    Returns
+    -------
+    ndarray, shape (n_voices, n_samples), float32
+        Zero-mean waveforms with peak about 1.
+    """
+    w, f, pw = _params(wave, f0_hz, pulse_width)
+    n = len(w)
+    out = np.empty((n, int(n_samples)), dtype=np.float32)
+    _osc_kernel(w, np.minimum(f, 0.49 * sample_rate), pw, _signal(pitch_st, n, int(n_samples)), float(sample_rate), out)
+    return out
+
+
+def white_noise(n_samples: int, seed: int = 0) -> np.ndarray:
+    """White noise from a generator seeded explicitly (never global state).
+
+    Every voice of a batch shares the same noise, so a voice renders the same
+    alone or in a batch, and a small parameter change never re-rolls it.
+
+    Parameters
+    ----------
+    n_samples : int
+    seed : int
+
+    Returns
+    -------
+    ndarray, shape (n_samples,), float32
+        Uniform in [-1, 1).
+    """
+    return np.random.default_rng(seed).uniform(-1.0, 1.0, int(n_samples)).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# filter
+
+
+@njit(cache=True)
+def _svf_kernel(x, mode, cutoff_hz, resonance, cutoff_oct, sample_rate, out):
+    n, ns = x.shape
+    modulated = cutoff_oct.shape[1] > 0
+    fmax = 0.49 * sample_rate
+    for v in range(n):
+        m = int(mode[v])
+        k = 2.0 - 1.98 * min(max(resonance[v], 0.0), 1.0)
+        base = cutoff_hz[v]
+        fc = min(max(base, 5.0), fmax)
+        g = math.tan(math.pi * fc / sample_rate)
+        step = 0.0
+        ic1 = 0.0
+        ic2 = 0.0
+        for i in range(ns):
+            if modulated and i % CONTROL_BLOCK == 0:
+                fc = min(max(base * 2.0 ** cutoff_oct[v, i], 5.0), fmax)
+                g = math.tan(math.pi * fc / sample_rate)
+                j = min(i + CONTROL_BLOCK, ns - 1)
+                fc2 = min(max(base * 2.0 ** cutoff_oct[v, j], 5.0), fmax)
+                step = (math.tan(math.pi * fc2 / sample_rate) - g) / CONTROL_BLOCK
+            a1 = 1.0 / (1.0 + g * (g + k))
+            a2 = g * a1
+            a3 = g * a2
+            v0 = x[v, i]
+            v3 = v0 - ic2
+            v1 = a1 * ic1 + a2 * v3
+            v2 = ic2 + a2 * ic1 + a3 * v3
+            ic1 = 2.0 * v1 - ic1
+            ic2 = 2.0 * v2 - ic2
+            if m == 0:
+                out[v, i] = v2
+            elif m == 1:
+                out[v, i] = v0 - k * v1 - v2
+            else:
+                out[v, i] = k * v1
+            if modulated:
+                g += step
+
+
+def svf(
+    x: np.ndarray,
+    mode: np.ndarray,
+    cutoff_hz: np.ndarray,
+    resonance: np.ndarray,
+    sample_rate: int,
+    *,
+    cutoff_oct: np.ndarray | None = None,
+) -> np.ndarray:
+    """Resonant state-variable filter (trapezoidal, zero-delay feedback).
+
+    Stable for every cutoff (clipped to 5 Hz .. 0.49 of the sample rate) and
+    resonance, including self-resonance (Q = 50) and cutoff near Nyquist.
+    The bandpass output is normalised to unit gain at the centre.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_voices, n_samples)
+    mode : ndarray, shape (n_voices,)
+        Index into :data:`FILTER_MODES` (0 lowpass, 1 highpass, 2 bandpass).
+    cutoff_hz : ndarray, shape (n_voices,)
+        Base cutoff (key tracking already applied by the caller).
+    resonance : ndarray, shape (n_voices,)
+        0 (Q = 0.5, no peak) .. 1 (Q = 50).
+    sample_rate : int
+    cutoff_oct : ndarray, shape (n_voices, n_samples), optional
+        Cutoff modulation in octaves (envelope, LFO), applied at control rate.
+
+    Returns
+    -------
+    ndarray, shape (n_voices, n_samples), float32
+    """
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    n, ns = x.shape
+    m, c, r = (np.ascontiguousarray(np.broadcast_to(a, (n,))) for a in _params(mode, cutoff_hz, resonance))
+    out = np.empty_like(x)
+    _svf_kernel(x, m, c, r, _signal(cutoff_oct, n, ns), float(sample_rate), out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# effects and output
+
+
+@njit(cache=True)
+def _drive_kernel(x, gain, out):
+    n, ns = x.shape
+    for v in range(n):
+        g = gain[v]
+        norm = 1.0 / _softclip(g)
+        for i in range(ns):
+            out[v, i] = _softclip(g * x[v, i]) * norm
+
+
+def drive(x: np.ndarray, drive_db: np.ndarray) -> np.ndarray:
+    """Saturation: a tanh-shaped soft clipper after ``drive_db`` of gain.
+
+    The output is scaled so that an input peak of 1 stays 1; 0 dB is almost
+    clean.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_voices, n_samples)
+    drive_db : ndarray, shape (n_voices,)
+
+    Returns
+    -------
+    ndarray, shape (n_voices, n_samples), float32
+    """
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    (d,) = _params(drive_db)
+    out = np.empty_like(x)
+    _drive_kernel(x, np.ascontiguousarray(np.broadcast_to(10.0 ** (d / 20.0), (x.shape[0],))), out)
+    return out
+
+
+def _shelf_coefs(f_hz, gain_db, sample_rate, high):
+    """RBJ shelf (slope 1) biquad coefficients ``(b0, b1, b2, a1, a2)``, each ``(n,)``."""
+    a = 10.0 ** (gain_db / 40.0)
+    w0 = 2.0 * np.pi * f_hz / sample_rate
+    cw, sw = np.cos(w0), np.sin(w0)
+    alpha = sw / 2.0 * np.sqrt(2.0)
+    sa = 2.0 * np.sqrt(a) * alpha
+    s = -1.0 if high else 1.0
+    b0 = a * ((a + 1) - s * (a - 1) * cw + sa)
+    b1 = s * 2 * a * ((a - 1) - s * (a + 1) * cw)
+    b2 = a * ((a + 1) - s * (a - 1) * cw - sa)
+    a0 = (a + 1) + s * (a - 1) * cw + sa
+    a1 = -s * 2 * ((a - 1) + s * (a + 1) * cw)
+    a2 = (a + 1) + s * (a - 1) * cw - sa
+    return np.stack([b0, b1, b2, a1, a2]) / a0
+
+
+def _peak_coefs(f_hz, gain_db, q, sample_rate):
+    a = 10.0 ** (gain_db / 40.0)
+    w0 = 2.0 * np.pi * f_hz / sample_rate
+    alpha = np.sin(w0) / (2.0 * q)
+    cw = np.cos(w0)
+    a0 = 1 + alpha / a
+    return np.stack([1 + alpha * a, -2 * cw, 1 - alpha * a, -2 * cw, 1 - alpha / a]) / a0
+
+
+@njit(cache=True)
+def _biquad3_kernel(x, coefs, active, out):
+    n, ns = x.shape
+    for v in range(n):
+        if not active[v]:
+            for i in range(ns):
+                out[v, i] = x[v, i]
+            continue
+        s1 = np.zeros(3)
+        s2 = np.zeros(3)
+        for i in range(ns):
+            y = float(x[v, i])
+            for b in range(3):
+                b0 = coefs[v, b, 0]
+                z = b0 * y + s1[b]
+                s1[b] = coefs[v, b, 1] * y - coefs[v, b, 3] * z + s2[b]
+                s2[b] = coefs[v, b, 2] * y - coefs[v, b, 4] * z
+                y = z
+            out[v, i] = y
+
+
+def eq3(
+    x: np.ndarray,
+    low_db: np.ndarray,
+    mid_db: np.ndarray,
+    mid_hz: np.ndarray,
+    high_db: np.ndarray,
+    sample_rate: int,
+    *,
+    low_hz: float = 200.0,
+    high_hz: float = 4000.0,
+    mid_q: float = 0.9,
+) -> np.ndarray:
+    """Three-band EQ: low shelf, peak, high shelf (RBJ biquads in series).
+
+    Voices whose three gains are all within 0.01 dB of 0 pass unchanged.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_voices, n_samples)
+    low_db, mid_db, mid_hz, high_db : ndarray, shape (n_voices,)
+    sample_rate : int
+    low_hz, high_hz, mid_q : float
+        Shelf corner frequencies and the peak's Q.
+
+    Returns
+    -------
+    ndarray, shape (n_voices, n_samples), float32
+    """
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    n = x.shape[0]
+    lo, md, mf, hi = (np.broadcast_to(a, (n,)) for a in _params(low_db, mid_db, mid_hz, high_db))
+    nyq = 0.45 * sample_rate
+    coefs = np.stack(
+        [
+            _shelf_coefs(np.full(n, min(low_hz, nyq)), lo, sample_rate, high=False),
+            _peak_coefs(np.minimum(mf, nyq), md, mid_q, sample_rate),
+            _shelf_coefs(np.full(n, min(high_hz, nyq)), hi, sample_rate, high=True),
+        ]
+    ).transpose(2, 0, 1)
+    active = (np.abs(lo) > 0.01) | (np.abs(md) > 0.01) | (np.abs(hi) > 0.01)
+    out = np.empty_like(x)
+    _biquad3_kernel(x, np.ascontiguousarray(coefs), active, out)
+    return out
+
+
+@njit(cache=True)
+def _finish_kernel(x, gain, r, n_fade, out):
+    n, ns = x.shape
+    for v in range(n):
+        g = gain[v]
+        x1 = 0.0
+        y1 = 0.0
+        peak = 0.0
+        for i in range(ns):
+            xi = float(x[v, i])
+            y = xi - x1 + r * y1
+            x1 = xi
+            y1 = y
+            if i < n_fade:
+                y *= 0.5 - 0.5 * math.cos(math.pi * (i + 0.5) / n_fade)
+            y *= g
+            out[v, i] = y
+            if abs(y) > peak:
+                peak = abs(y)
+        if peak > 1.0:
+            scale = 1.0 / peak
+            for i in range(ns):
+                out[v, i] *= scale
+
+
+def finish(
+    x: np.ndarray,
+    gain_db: np.ndarray,
+    sample_rate: int,
+    *,
+    dc_cutoff_hz: float = 10.0,
+    fade_in_s: float = 0.001,
+) -> np.ndarray:
+    """Output stage: DC blocker, short fade-in, output gain and a peak guard.
+
+    A voice whose peak would exceed 1 after the gain is scaled down to peak 1
+    (per voice, so nothing clips and batches do not interact).
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_voices, n_samples)
+    gain_db : ndarray, shape (n_voices,)
+    sample_rate : int
+    dc_cutoff_hz : float
+        Corner of the one-pole DC-blocking highpass.
+    fade_in_s : float
+        Length of the raised-cosine fade-in that keeps note starts click-free.
+
+    Returns
+    -------
+    ndarray, shape (n_voices, n_samples), float32
+    """
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    (g,) = _params(gain_db)
+    g = np.ascontiguousarray(np.broadcast_to(10.0 ** (g / 20.0), (x.shape[0],)))
+    r = math.exp(-2.0 * math.pi * dc_cutoff_hz / sample_rate)
+    out = np.empty_like(x)
+    _finish_kernel(x, g, r, max(1, int(round(fade_in_s * sample_rate))), out)
+    return out
+
+
+@njit(cache=True)
+def _vibrato_kernel(x, rate_hz, depth_st, sample_rate, out):
+    n, ns = x.shape
+    for v in range(n):
+        # A delay D(t) = A (1 - cos(w t)) shifts frequency by -dD/dt = -A w sin(w t).
+        w = 2.0 * math.pi * rate_hz[v] / sample_rate
+        ratio = 2.0 ** (depth_st[v] / 12.0) - 1.0
+        amp = ratio / w if w > 0.0 else 0.0
+        if amp <= 0.0:
+            for i in range(ns):
+                out[v, i] = x[v, i]
+            continue
+        for i in range(ns):
+            pos = i - amp * (1.0 - _sine_cycles(i * w / (2.0 * math.pi) + 0.25))
+            if pos < 0.0:
+                out[v, i] = 0.0
+                continue
+            j = int(pos)
+            fr = pos - j
+            a = x[v, j]
+            b = x[v, j + 1] if j + 1 < ns else a
+            out[v, i] = a + fr * (b - a)
+
+
+def vibrato(x: np.ndarray, rate_hz: np.ndarray, depth_st: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Vibrato as a modulated delay (peak pitch deviation ``depth_st``).
+
+    Works on any signal, including a partial bank whose oscillators cannot
+    follow a pitch change cheaply.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_voices, n_samples)
+    rate_hz, depth_st : ndarray, shape (n_voices,)
+    sample_rate : int
+
+    Returns
+    -------
+    ndarray, shape (n_voices, n_samples), float32
+    """
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    r, d = (np.ascontiguousarray(np.broadcast_to(a, (x.shape[0],))) for a in _params(rate_hz, depth_st))
+    out = np.empty_like(x)
+    _vibrato_kernel(x, r, d, float(sample_rate), out)
+    return out
+
+
+def keytrack(cutoff_hz: np.ndarray, f0_hz: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """Cutoff following the note: ``cutoff_hz * (f0_hz / C4) ** amount``.
+
+    Parameters
+    ----------
+    cutoff_hz, f0_hz, amount : ndarray, shape (n_voices,)
+
+    Returns
+    -------
+    ndarray, shape (n_voices,), float64
+    """
+    return np.asarray(cutoff_hz) * (np.asarray(f0_hz) / KEYTRACK_REF_HZ) ** np.asarray(amount)
+
+
+def chunks(n: int, size: int = 32):
+    """Slices cutting ``range(n)`` into runs of ``size`` (bounds a render's memory)."""
+    for start in range(0, n, size):
+        yield slice(start, min(n, start + size))
