@@ -1,0 +1,155 @@
+"""``gascar bench``: render speed, evaluation throughput, batch throughput, match quality."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+from pathlib import Path
+
+import click
+
+from .. import __version__, fileio
+from . import cli
+
+
+def machine_info() -> str:
+    """One markdown line naming the machine, the software and the date."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import numpy
+
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"Measured {now} on {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"numpy {numpy.__version__}, GASCAR {__version__}.")
+
+
+def _emit(out_dir: Path | None, name: str, title: str, table: str) -> None:
+    text = f"## {title}\n\n{machine_info()}\n\n{table}"
+    click.echo(text)
+    if out_dir is not None:
+        fileio.write_text(out_dir / f"{name}.md", text)
+
+
+@cli.group("bench")
+def bench_group() -> None:
+    """Benchmarks (never timed tests): speed, throughput and match quality per budget."""
+
+
+@bench_group.command("render")
+@click.option("--synth", "synths", multiple=True, help="Synth(s) to measure (default: all).")
+@click.option("--voices", default=256, show_default=True, type=click.IntRange(1, 100000), help="Batch size.")
+@click.option("--repeats", default=5, show_default=True, type=click.IntRange(1, 100))
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), help="Also write the table to this folder.")
+def bench_render_command(synths, voices, repeats, out_dir) -> None:
+    """Voices per second per synth: 1 s voices at 22.05 kHz, one process."""
+    from ..bench.render import bench_render, format_table
+
+    rows = bench_render(synths=list(synths) or None, n_voices=voices, repeats=repeats)
+    _emit(out_dir, "bench-render", "Render speed (`gascar bench render`)", format_table(rows))
+
+
+@bench_group.command("fitness")
+@click.option("--synth", "synths", multiple=True, help="Synth(s) to measure (default: all).")
+@click.option("--jobs", "n_jobs_list", multiple=True, type=click.IntRange(1, 256), help="Job counts (default: 1 and 2).")
+@click.option("--repeats", default=5, show_default=True, type=click.IntRange(1, 100))
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), help="Also write the table to this folder.")
+def bench_fitness_command(synths, n_jobs_list, repeats, out_dir) -> None:
+    """Evaluations per second (render + features + distance), 1 s targets, by job count."""
+    from ..bench.fitness import bench_fitness, format_table
+
+    rows = bench_fitness(synths=list(synths) or None, n_jobs_list=tuple(n_jobs_list) or (1, 2), repeats=repeats)
+    _emit(out_dir, "bench-fitness", "Evaluation throughput (`gascar bench fitness`)", format_table(rows))
+
+
+@bench_group.command("batch")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), help="Also write the table to this folder.")
+@click.option("--quick", is_flag=True, help="Fewer, smaller targets.")
+def bench_batch_command(out_dir, quick) -> None:
+    """Batch throughput (targets per minute) with 1 and 2 workers."""
+    from ..bench.batch import bench_batch, format_table
+
+    rows = bench_batch(quick=quick)
+    _emit(out_dir, "bench-batch", "Batch throughput (`gascar bench batch`)", format_table(rows))
+
+
+def _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick):
+    from ..bench.match import DEFAULT_METHODS, BenchConfig
+
+    if quick:
+        cfg = BenchConfig(out_dir=out_dir, budgets=(1000,), seeds=1, per_synth=1, ablation_budgets=(1000,))
+    else:
+        cfg = BenchConfig(out_dir=out_dir)
+    cfg.suites = tuple(suites) or cfg.suites
+    cfg.methods = tuple(methods) or DEFAULT_METHODS
+    cfg.budgets = tuple(budgets) or cfg.budgets
+    cfg.seeds = seeds or cfg.seeds
+    cfg.synths = tuple(synths)
+    cfg.per_synth = per_synth or cfg.per_synth
+    cfg.real_dir = real_dir
+    cfg.real_synth = real_synth
+    cfg.n_jobs = jobs or (os.cpu_count() or 1)
+    if budgets and not quick:
+        cfg.ablation_budgets = tuple(b for b in cfg.ablation_budgets if b in budgets) or (max(budgets),)
+    return cfg
+
+
+def match_options(f):
+    """Options of ``gascar bench match`` (shared with ``bench all``)."""
+    from ..bench.match import ALL_METHODS
+
+    opts = [
+        click.option("--suite", "suites", multiple=True, type=click.Choice(["indomain", "real"]), help="Suites (default: both)."),
+        click.option("--method", "methods", multiple=True, type=click.Choice(ALL_METHODS), help="Methods (default: all available)."),
+        click.option("--budget", "budgets", multiple=True, type=click.IntRange(10, 10**7), help="Evaluation budgets (default: 1000, 5000, 20000)."),
+        click.option("--seeds", type=click.IntRange(1, 100), help="Seeds per method, target and budget (default 3)."),
+        click.option("--synth", "synths", multiple=True, help="Synths of the in-domain suite (default: all)."),
+        click.option("--per-synth", type=click.IntRange(1, 1000), help="In-domain targets per synth (default 5)."),
+        click.option("--real-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("targets"), show_default=True,
+                     help="Folder of the real suite."),
+        click.option("--real-synth", default="subtractive", show_default=True, help="Synth every method matches to real targets."),
+        click.option("--jobs", type=click.IntRange(1, 256), help="Runs in parallel (default: all cores)."),
+        click.option("--quick", is_flag=True, help="One seed, one target per synth, budget 1000: a few minutes."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+@bench_group.command("match")
+@match_options
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True,
+              help="Folder for runs.jsonl, the table, the JSON and the plot (reused to resume).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick, out_dir, quiet) -> None:
+    """Match quality per evaluation budget: every method on the same objective, judged fairly.
+
+    Resumes from OUTPUT/runs.jsonl when interrupted.
+    """
+    from ..bench.match import run_bench
+
+    cfg = _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick)
+    run_bench(cfg, progress=not quiet)
+    table = (out_dir / "bench-match.md").read_text(encoding="utf-8")
+    _emit(out_dir, "bench-match-report", "Match quality per budget (`gascar bench match`)", table)
+    click.echo(f"runs: {out_dir / 'runs.jsonl'}; plot: {out_dir / 'convergence.png'}")
+
+
+@bench_group.command("all")
+@match_options
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True)
+@click.pass_context
+def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick, out_dir) -> None:
+    """Every benchmark, in order: render, fitness, batch, match."""
+    repeats = 3 if quick else 5
+    ctx.invoke(bench_render_command, synths=(), voices=256, repeats=repeats, out_dir=out_dir)
+    ctx.invoke(bench_fitness_command, synths=(), n_jobs_list=(), repeats=repeats, out_dir=out_dir)
+    ctx.invoke(bench_batch_command, out_dir=out_dir, quick=quick)
+    ctx.invoke(bench_match_command, suites=suites, methods=methods, budgets=budgets, seeds=seeds, synths=synths,
+               per_synth=per_synth, real_dir=real_dir, real_synth=real_synth, jobs=jobs, quick=quick, out_dir=out_dir, quiet=False)
