@@ -1,0 +1,100 @@
+"""The benchmark's own pieces, on toy objectives and tiny budgets."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import tone
+
+from gascar.bench import judge as J
+from gascar.bench.match import (
+    BudgetedObjective,
+    _run_cmaes,
+    _run_random,
+    format_table,
+    load_runs,
+    summarise,
+)
+
+
+class Sphere:
+    """A toy objective: distance to a fixed point, batched."""
+
+    n_genes = 6
+
+    def __init__(self):
+        self.calls = 0
+        self.optimum = np.linspace(0.2, 0.8, self.n_genes)
+
+    def __call__(self, g):
+        self.calls += len(g)
+        assert np.all((g >= 0) & (g <= 1))
+        return np.sum((g - self.optimum) ** 2, axis=1)
+
+
+@pytest.mark.parametrize("runner", [_run_random, _run_cmaes])
+def test_methods_spend_exactly_the_budget(runner):
+    obj = Sphere()
+    b = BudgetedObjective(obj, 777)
+    runner(b, np.random.default_rng(0))
+    assert b.evaluations == 777 == obj.calls
+    assert b.exhausted and b.best_genome is not None
+    assert b.best_fitness == pytest.approx(float(obj(b.best_genome[None])[0]))
+    assert sorted(b.snapshots) == [100, 250, 500]
+
+
+def test_cmaes_beats_random_on_a_sphere():
+    res = {}
+    for name, runner in [("random", _run_random), ("cmaes", _run_cmaes)]:
+        b = BudgetedObjective(Sphere(), 1500)
+        runner(b, np.random.default_rng(1))
+        res[name] = b.best_fitness
+    assert res["cmaes"] < res["random"]
+
+
+def test_budgeted_objective_truncates_a_batch():
+    b = BudgetedObjective(Sphere(), 10)
+    f = b(np.full((25, 6), 0.5))
+    assert np.isfinite(f[:10]).all() and np.isinf(f[10:]).all()
+    assert b.evaluations == 10
+
+
+def test_judge_identical_is_zero_and_level_free():
+    x = tone(220.0, 1.0)
+    d = J.judge(x, x, 22050)
+    assert d["lsd_db"] == pytest.approx(0.0, abs=1e-9) and d["mfcc13_mae"] == pytest.approx(0.0, abs=1e-6)
+    d2 = J.judge(x, 0.1 * x, 22050)
+    assert d2["lsd_db"] < 1e-4 and d2["mfcc13_mae"] < 1e-3
+
+
+def test_judge_grows_with_detuning():
+    x = tone(220.0, 1.0)
+    ds = [J.judge(x, tone(220.0 * 2 ** (c / 1200), 1.0), 22050)["lsd_db"] for c in (5, 50, 300)]
+    assert ds[0] < ds[1] < ds[2]
+
+
+def fake_records():
+    recs = []
+    for method, base in [("gascar", 1.0), ("random", 5.0)]:
+        for s in range(3):
+            recs.append({"key": f"{method}|{s}", "method": method, "suite": "indomain", "target": "fm-00", "synth": "fm",
+                         "budget": 1000, "seed": s, "lsd_db": base + s, "mfcc13_mae": 2 * base, "mfcc20_mae": 3 * base,
+                         "evals_per_s": 500.0, "seconds": 2.0, "param_error": 0.1,
+                         "curve": [{"evaluations": 100, "lsd_db": base + 5}, {"evaluations": 1000, "lsd_db": base + s}]})
+    return recs
+
+
+def test_summary_and_table():
+    rows = summarise(fake_records(), near_perfect_db=2.5)
+    by = {r["method"]: r for r in rows}
+    assert by["gascar"]["lsd_db"] == 2.0 and by["gascar"]["near_perfect"] == pytest.approx(2 / 3)
+    table = format_table(rows, 2.5)
+    assert "| indomain | fm | 1000 | gascar | 3 | 2.00 [1.50–2.50]" in table
+    assert table.count("\n|") == 3  # separator and two rows
+
+
+def test_resume_reads_finished_runs_and_ignores_a_torn_line(tmp_path):
+    p = tmp_path / "runs.jsonl"
+    recs = fake_records()
+    p.write_text("".join(json.dumps(r) + "\n" for r in recs) + '{"key": "torn', encoding="utf-8")
+    assert set(load_runs(p)) == {r["key"] for r in recs}
