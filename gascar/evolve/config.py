@@ -1,0 +1,180 @@
+"""Settings of the evolution engine, as one frozen dataclass, and the named engines.
+
+``ENGINES["gascar"]`` is the default engine (GA with NEAT-style speciation
+and CMA-ES refinement); ``ENGINES["ga"]`` is a plain GA (no speciation, no
+refinement), kept as the benchmark's baseline. Every field is validated on
+construction; :func:`config_from_dict` rejects unknown keys.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+
+from ..errors import EvolutionError
+
+
+@dataclass(frozen=True)
+class EvolutionConfig:
+    """Everything that steers a run except its budget, seed and parallelism.
+
+    Attributes
+    ----------
+    population : int
+        Individuals per generation.
+    elitism : int
+        Best individuals copied unchanged into the next generation (plain
+        GA; with speciation, ``species_elitism`` applies per species).
+    tournament_size : int
+        Contestants per tournament selection.
+    crossover_rate : float
+        Probability that a child comes from crossover (else: a mutated copy).
+    sbx_eta, mutation_eta : float
+        Distribution indices of SBX crossover and polynomial mutation.
+    mutation_rate : float or None
+        Per-gene mutation probability of continuous genes; ``None``:
+        ``mutation_genes / n_genes``.
+    mutation_genes : float
+        Expected number of mutated continuous genes per child when
+        ``mutation_rate`` is None.
+    categorical_rate : float or None
+        Per-gene probability that a choice or switch moves to another bin;
+        ``None``: ``1 / n_genes``.
+    speciation : bool
+        NEAT-style speciation (compatibility distance, adaptive threshold,
+        fitness sharing, stagnation).
+    target_species : int
+        Number of species the compatibility threshold is steered towards.
+    threshold_step : float
+        Relative change of the threshold per generation.
+    disjoint_weight, weight_coefficient, categorical_weight : float
+        Compatibility distance coefficients: differing on/off switches
+        (NEAT's disjoint genes), mean absolute difference of shared
+        continuous genes, fraction of differing shared choices.
+    species_elitism : int
+        Best individuals of every species copied unchanged.
+    min_species_size : int
+        Smallest number of offspring a surviving species receives.
+    stagnation : int
+        Generations without improvement after which a species is removed
+        (never the species holding the best individual).
+    interspecies_crossover : float
+        Probability that a child's second parent comes from another species.
+    start_minimal : bool or None
+        NEAT's "start minimal": module switches of the first population
+        are on with probability ``start_minimal_p_on``. ``None``: on for
+        genomes with switches (the modular synth).
+    start_minimal_p_on : float
+    refine : bool
+        Refine the best individuals with CMA-ES over the last part of the budget.
+    refine_fraction : float
+        Part of the budget given to refinement.
+    refine_sigma : float
+        Initial CMA-ES step size in gene units.
+    patience : int or None
+        Generations (GA phase) or CMA-ES iterations (refinement) without
+        improvement before the phase ends; ``None``: never.
+    target_fitness : float or None
+        Stop as soon as the best fitness is at or below this.
+    chunk_size : int
+        Individuals per evaluation task. Fixed, so the batches an objective
+        sees, and therefore its results, do not depend on the job count.
+    hall_of_fame : int
+        Best distinct individuals kept over the whole run.
+    """
+
+    population: int = 48
+    elitism: int = 2
+    tournament_size: int = 3
+    crossover_rate: float = 0.9
+    sbx_eta: float = 10.0
+    mutation_eta: float = 15.0
+    mutation_rate: float | None = None
+    mutation_genes: float = 2.0
+    categorical_rate: float | None = None
+    speciation: bool = True
+    target_species: int = 5
+    threshold_step: float = 0.1
+    disjoint_weight: float = 1.0
+    weight_coefficient: float = 1.0
+    categorical_weight: float = 0.5
+    species_elitism: int = 1
+    min_species_size: int = 2
+    stagnation: int = 15
+    interspecies_crossover: float = 0.05
+    start_minimal: bool | None = None
+    start_minimal_p_on: float = 0.3
+    refine: bool = True
+    refine_fraction: float = 0.3
+    refine_sigma: float = 0.08
+    patience: int | None = 40
+    target_fitness: float | None = None
+    chunk_size: int = 16
+    hall_of_fame: int = 20
+
+    def __post_init__(self) -> None:
+        def need(cond: bool, what: str, value: object) -> None:
+            if not cond:
+                raise EvolutionError(f"{what}, got {value!r}")
+
+        for name in ("population", "tournament_size", "target_species", "min_species_size", "stagnation", "chunk_size", "hall_of_fame"):
+            v = getattr(self, name)
+            need(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"{name} must be a whole number >= 1", v)
+        need(self.population >= 4, "population must be at least 4", self.population)
+        for name in ("elitism", "species_elitism"):
+            v = getattr(self, name)
+            need(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < self.population, f"{name} must be 0 .. population-1", v)
+        for name in ("crossover_rate", "interspecies_crossover", "start_minimal_p_on"):
+            v = getattr(self, name)
+            need(_num(v) and 0.0 <= v <= 1.0, f"{name} must be between 0 and 1", v)
+        need(_num(self.refine_fraction) and 0.0 <= self.refine_fraction < 1.0, "refine_fraction must be in [0, 1)", self.refine_fraction)
+        for name in ("sbx_eta", "mutation_eta", "mutation_genes", "refine_sigma", "threshold_step"):
+            v = getattr(self, name)
+            need(_num(v) and v > 0, f"{name} must be a positive number", v)
+        for name in ("disjoint_weight", "weight_coefficient", "categorical_weight"):
+            v = getattr(self, name)
+            need(_num(v) and v >= 0, f"{name} must be a non-negative number", v)
+        for name in ("mutation_rate", "categorical_rate"):
+            v = getattr(self, name)
+            need(v is None or (_num(v) and 0.0 < v <= 1.0), f"{name} must be None or in (0, 1]", v)
+        need(self.patience is None or (isinstance(self.patience, int) and self.patience >= 1), "patience must be None or >= 1", self.patience)
+        need(self.target_fitness is None or _num(self.target_fitness), "target_fitness must be None or a number", self.target_fitness)
+        need(self.refine_sigma <= 0.5, "refine_sigma must be at most 0.5 (genes live in [0, 1])", self.refine_sigma)
+
+    def replace(self, **changes) -> EvolutionConfig:
+        """A copy with some fields changed (validated)."""
+        unknown = sorted(set(changes) - {f.name for f in fields(self)})
+        if unknown:
+            raise EvolutionError(f"unknown evolution settings: {', '.join(unknown)} (known: {', '.join(f.name for f in fields(self))})")
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _num(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def config_from_dict(d: Mapping) -> EvolutionConfig:
+    """Build a config from a mapping; unknown keys are an :class:`EvolutionError`."""
+    if not isinstance(d, Mapping):
+        raise EvolutionError(f"evolution settings must be a mapping, got {type(d).__name__}")
+    return EvolutionConfig().replace(**dict(d))
+
+
+#: Named engines for the CLI (``--engine``) and the benchmark.
+ENGINES: dict[str, EvolutionConfig] = {
+    "gascar": EvolutionConfig(),
+    "ga": EvolutionConfig(speciation=False, refine=False, start_minimal=False),
+}
+
+
+def get_engine(name: str, **changes) -> EvolutionConfig:
+    """The named engine's config, with optional changes."""
+    try:
+        base = ENGINES[name]
+    except KeyError:
+        raise EvolutionError(f"unknown engine {name!r}; known engines: {', '.join(ENGINES)}") from None
+    return base.replace(**changes) if changes else base

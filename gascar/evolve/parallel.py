@@ -1,0 +1,172 @@
+"""Batch evaluation of genomes, in-process or on persistent loky workers.
+
+The objectives travel to each worker once, through the pool's initializer,
+and stay in a module global; each generation then sends only genome chunks
+(a few kB). Chunks have a fixed size, whatever the number of jobs, so an
+objective always sees the same batches and a seed gives the same result,
+bit for bit, with 1 or N jobs. Workers run single-threaded numerics and
+ignore SIGINT: Ctrl-C is the main process's business.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..errors import EvolutionError
+
+_WORKER_OBJECTIVES: Mapping | None = None
+_WORKER_LIMITS = None
+_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+
+
+class _Payload:
+    """Wraps the objectives so the executor never compares them with ``==``."""
+
+    def __init__(self, objectives: Mapping):
+        self.objectives = dict(objectives)
+
+
+def _init_worker(payload: _Payload) -> None:
+    global _WORKER_OBJECTIVES, _WORKER_LIMITS
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER_OBJECTIVES = payload.objectives
+    try:
+        from threadpoolctl import threadpool_limits
+
+        _WORKER_LIMITS = threadpool_limits(1)
+    except Exception:  # noqa: BLE001 - thread limits are an optimisation only
+        _WORKER_LIMITS = None
+
+
+def _evaluate_chunk(key, genomes: np.ndarray) -> np.ndarray:
+    return np.asarray(_WORKER_OBJECTIVES[key](genomes), dtype=np.float64)
+
+
+def _single_thread():
+    try:
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(1)
+    except Exception:  # noqa: BLE001 - thread limits are an optimisation only
+        return False
+
+
+def default_jobs() -> int:
+    """All cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_jobs(n_jobs: int | None) -> int:
+    """``None`` or ``0``: all cores; negative: all cores but ``-n_jobs - 1`` (joblib's rule)."""
+    cores = default_jobs()
+    if n_jobs is None or n_jobs == 0:
+        return cores
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int):
+        raise EvolutionError(f"n_jobs must be a whole number, got {n_jobs!r}")
+    if n_jobs < 0:
+        return max(1, cores + 1 + n_jobs)
+    return n_jobs
+
+
+class Evaluator:
+    """Evaluates genome batches with one of several objectives.
+
+    Parameters
+    ----------
+    objectives : mapping of key to objective
+        Callables ``(n, n_genes) -> (n,)``; all are sent to each worker once.
+    n_jobs : int or None
+        Worker processes; 1 evaluates in this process (no executor).
+    chunk_size : int
+        Genomes per task. Results never depend on ``n_jobs``, because the
+        chunks are the same whatever the number of workers.
+
+    Notes
+    -----
+    Use as a context manager, or call :meth:`close`, to stop the workers.
+    """
+
+    def __init__(self, objectives: Mapping, n_jobs: int | None = 1, chunk_size: int = 16):
+        self.objectives = dict(objectives)
+        self.n_jobs = resolve_jobs(n_jobs)
+        self.chunk_size = int(chunk_size)
+        self._executor = None
+        self._limits = None
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _pool(self):
+        if self._executor is None:
+            from joblib.externals.loky import ProcessPoolExecutor
+
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.n_jobs,
+                initializer=_init_worker,
+                initargs=(_Payload(self.objectives),),
+                env=_THREAD_ENV,
+                timeout=600,
+            )
+        return self._executor
+
+    def start(self) -> None:
+        """Start the workers now (they otherwise start on the first batch)."""
+        if self.n_jobs > 1:
+            self._pool()
+
+    def __call__(self, key, genomes: np.ndarray) -> np.ndarray:
+        """Fitness of every genome under objective ``key``.
+
+        Parameters
+        ----------
+        key
+            Which objective.
+        genomes : ndarray, shape (n, n_genes)
+
+        Returns
+        -------
+        ndarray, shape (n,), float64
+        """
+        genomes = np.ascontiguousarray(genomes, dtype=np.float64)
+        n = genomes.shape[0]
+        if n == 0:
+            return np.zeros(0)
+        chunks = [genomes[i : i + self.chunk_size] for i in range(0, n, self.chunk_size)]
+        if self.n_jobs == 1:
+            objective = self.objectives[key]
+            if self._limits is None:  # single-threaded numerics as in the workers: same bits
+                self._limits = _single_thread()
+            out = np.concatenate([np.asarray(objective(c), dtype=np.float64) for c in chunks])
+        else:
+            try:
+                futures = [self._pool().submit(_evaluate_chunk, key, c) for c in chunks]
+                out = np.concatenate([f.result() for f in futures])
+            except Exception as exc:
+                if isinstance(exc, EvolutionError):
+                    raise
+                name = type(exc).__name__
+                if "Terminated" in name or "BrokenProcessPool" in name:
+                    raise EvolutionError(f"an evaluation worker died ({exc}); try fewer --jobs or a smaller --population") from None
+                raise
+        if out.shape != (n,):
+            raise EvolutionError(f"the objective returned shape {out.shape} for {n} genomes; expected ({n},)")
+        return np.where(np.isfinite(out), out, np.inf)
+
+    def close(self) -> None:
+        """Stop the workers."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        if self._limits:
+            self._limits.restore_original_limits()
+        self._limits = None

@@ -1,0 +1,150 @@
+"""Reporters: everything a run prints or logs, kept out of the algorithm.
+
+The engine calls ``start(info)``, ``generation(record)`` and ``end(summary)``
+on a reporter; :class:`ProgressBar` draws a tqdm bar on stderr,
+:class:`JsonLinesLog` writes one JSON object per generation, and
+:class:`Reporters` fans out to several.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+
+
+class Reporter:
+    """Base reporter: does nothing."""
+
+    def start(self, info: dict) -> None:
+        """A run (or a stage of one) starts. ``info``: budget, synth, population ..."""
+
+    def generation(self, record: dict) -> None:
+        """A generation ended; ``record`` as in :meth:`Evolution.step`."""
+
+    def end(self, summary: dict) -> None:
+        """The run ended."""
+
+    def close(self) -> None:
+        """Release files and terminals."""
+
+
+class Reporters(Reporter):
+    """Several reporters as one."""
+
+    def __init__(self, *reporters: Reporter):
+        self.reporters = [r for r in reporters if r is not None]
+
+    def start(self, info: dict) -> None:
+        for r in self.reporters:
+            r.start(info)
+
+    def generation(self, record: dict) -> None:
+        for r in self.reporters:
+            r.generation(record)
+
+    def end(self, summary: dict) -> None:
+        for r in self.reporters:
+            r.end(summary)
+
+    def close(self) -> None:
+        for r in self.reporters:
+            r.close()
+
+
+def _fmt(x: float) -> str:
+    return "inf" if not math.isfinite(x) else f"{x:.4g}"
+
+
+class ProgressBar(Reporter):
+    """A tqdm progress bar over evaluations, on stderr.
+
+    Shows generation, evaluations, best fitness and its components,
+    species count, elapsed time and ETA.
+    """
+
+    def __init__(self, file=None):
+        self.file = file if file is not None else sys.stderr
+        self.bar = None
+        self.total = None
+        self.offset = 0
+
+    def start(self, info: dict) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.total = int(info.get("budget") or 0) or None
+            self.bar = tqdm(total=self.total, file=self.file, unit="eval", dynamic_ncols=True, leave=True, smoothing=0.1,
+                            desc="match", mininterval=0.2)
+        label = info.get("stage")
+        if label:
+            self.bar.set_description_str(str(label))
+
+    def generation(self, record: dict) -> None:
+        if self.bar is None:
+            return
+        done = int(record.get("total_evaluations", record.get("evaluations", 0)))
+        self.bar.update(max(0, done - self.bar.n))
+        parts = [f"gen {record.get('generation', 0)}", f"best {_fmt(record.get('best', math.inf))}"]
+        comps = record.get("components") or {}
+        if comps:
+            parts.append(" ".join(f"{k}={_fmt(v)}" for k, v in list(comps.items())[:4]))
+        parts.append(f"species {record.get('species', 1)}")
+        if record.get("key"):
+            parts.insert(0, str(record["key"]))
+        self.bar.set_postfix_str(" | ".join(parts), refresh=False)
+
+    def end(self, summary: dict) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    close = end
+
+
+class JsonLinesLog(Reporter):
+    """One JSON object per generation (and one for the start and the end) in a file."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        self.fh = open(self.path, "a", encoding="utf-8")
+
+    def _write(self, obj: dict) -> None:
+        if self.fh is None:
+            return
+        self.fh.write(json.dumps(_plain(obj), allow_nan=False) + "\n")
+        self.fh.flush()
+
+    def start(self, info: dict) -> None:
+        self._write({"event": "start", "time": time.time(), **info})
+
+    def generation(self, record: dict) -> None:
+        self._write({"event": "generation", **record})
+
+    def end(self, summary: dict) -> None:
+        self._write({"event": "end", **summary})
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
+
+
+def _plain(obj):
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        try:
+            obj = obj.item()
+        except (ValueError, AttributeError):
+            return str(obj)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return str(obj)
