@@ -73,6 +73,23 @@ def _sine_cycles(phase):
     return a + fr * (_SINE[i + 1] - a)
 
 
+#: One cycle in the 32-bit fixed-point phase of :func:`_sine_fixed`.
+PHASE_ONE = 4294967296.0
+PHASE_MASK = 0xFFFFFFFF
+_TABLE_SHIFT = 32 - 12  # SINE_TABLE_SIZE == 2**12
+_FRAC_MASK = (1 << _TABLE_SHIFT) - 1
+_FRAC_SCALE = 1.0 / (1 << _TABLE_SHIFT)
+
+
+@njit(cache=True)
+def _sine_fixed(p):
+    """sin(2 pi p / 2**32) by table lookup; ``p`` is an int64 phase, any value (wraps)."""
+    i = (p >> _TABLE_SHIFT) & (SINE_TABLE_SIZE - 1)
+    fr = (p & _FRAC_MASK) * _FRAC_SCALE
+    a = _SINE[i]
+    return a + fr * (_SINE[i + 1] - a)
+
+
 @njit(cache=True)
 def _blep(t, dt):
     """PolyBLEP residual of a unit step (height 2 convention) at phase ``t``, increment ``dt``."""
@@ -722,3 +739,126 @@ def chunks(n: int, size: int = 32):
     """Slices cutting ``range(n)`` into runs of ``size`` (bounds a render's memory)."""
     for start in range(0, n, size):
         yield slice(start, min(n, start + size))
+
+
+# ---------------------------------------------------------------------------------------------
+# FM operators
+
+#: Number of operators of :func:`fm_operators`.
+N_OPERATORS = 4
+#: Phase-modulation index (radians) of a modulator at level 1.
+FM_MAX_INDEX = 8.0
+#: Feedback index (radians) at feedback 1.
+FM_MAX_FEEDBACK = 1.6
+
+
+@njit(cache=True)
+def _fm_kernel(freq_hz, level, attack_s, decay_s, sustain, release_s, feedback, mod, carrier, hold_n, sample_rate, out):
+    # Phases are 32-bit fixed point (cycles x 2**32) held in int64: the chain
+    # of four dependent lookups per sample is then about four times shorter
+    # than with float phases and floor().
+    n, ns = out.shape
+    to_fix = PHASE_ONE
+    idx = FM_MAX_INDEX / (2.0 * math.pi) * to_fix
+    for v in range(n):
+        inc = np.empty(4, dtype=np.int64)
+        lev = np.empty(4)
+        ca = np.empty(4)
+        cd = np.empty(4)
+        cr = np.empty(4)
+        n_car = 0.0
+        for k in range(4):
+            f = min(freq_hz[v, k] / sample_rate, 0.5)
+            inc[k] = np.int64(f * to_fix)
+            # An operator above 0.45 of the sample rate would only alias: it is muted.
+            lev[k] = level[v, k] if f < 0.45 else 0.0
+            a, d, r = _env_coefs(attack_s[v, k], decay_s[v, k], release_s[v], sample_rate)
+            ca[k] = a
+            cd[k] = d
+            cr[k] = r
+            n_car += carrier[v, k]
+        fb = 0.5 * feedback[v] * FM_MAX_FEEDBACK / (2.0 * math.pi) * to_fix
+        gain = 1.0 / max(n_car, 1.0)
+        m = mod[v]
+        m01, m02, m03, m12, m13, m23 = m[0, 1] * idx, m[0, 2] * idx, m[0, 3] * idx, m[1, 2] * idx, m[1, 3] * idx, m[2, 3] * idx
+        c0, c1, c2, c3 = carrier[v, 0] * gain, carrier[v, 1] * gain, carrier[v, 2] * gain, carrier[v, 3] * gain
+        l0, l1, l2, l3 = lev[0], lev[1], lev[2], lev[3]
+        s0, s1, s2, s3 = sustain[v, 0], sustain[v, 1], sustain[v, 2], sustain[v, 3]
+        i0, i1, i2, i3 = inc[0], inc[1], inc[2], inc[3]
+        e0 = e1 = e2 = e3 = 0.0
+        t0 = t1 = t2 = t3 = 0
+        p0 = p1 = p2 = p3 = np.int64(0)
+        y1 = y2 = 0.0
+        h = hold_n[v]
+        row = out[v]
+        for i in range(ns):
+            e3, t3 = _env_step(e3, t3, i, h, ca[3], cd[3], s3, cr[3])
+            e2, t2 = _env_step(e2, t2, i, h, ca[2], cd[2], s2, cr[2])
+            e1, t1 = _env_step(e1, t1, i, h, ca[1], cd[1], s1, cr[1])
+            e0, t0 = _env_step(e0, t0, i, h, ca[0], cd[0], s0, cr[0])
+            r3 = _sine_fixed(p3 + np.int64(fb * (y1 + y2)))
+            y2 = y1
+            y1 = r3
+            o3 = r3 * e3 * l3
+            o2 = _sine_fixed(p2 + np.int64(m23 * o3)) * e2 * l2
+            o1 = _sine_fixed(p1 + np.int64(m12 * o2 + m13 * o3)) * e1 * l1
+            o0 = _sine_fixed(p0 + np.int64(m01 * o1 + m02 * o2 + m03 * o3)) * e0 * l0
+            row[i] = c0 * o0 + c1 * o1 + c2 * o2 + c3 * o3
+            p0 = (p0 + i0) & PHASE_MASK
+            p1 = (p1 + i1) & PHASE_MASK
+            p2 = (p2 + i2) & PHASE_MASK
+            p3 = (p3 + i3) & PHASE_MASK
+
+
+def fm_operators(
+    freq_hz: np.ndarray,
+    level: np.ndarray,
+    attack_s: np.ndarray,
+    decay_s: np.ndarray,
+    sustain: np.ndarray,
+    release_s: np.ndarray,
+    feedback: np.ndarray,
+    mod_matrix: np.ndarray,
+    carriers: np.ndarray,
+    hold_s: np.ndarray,
+    n_samples: int,
+    sample_rate: int,
+) -> np.ndarray:
+    """Four sine operators in phase-modulation (DX-style FM) with feedback on the last one.
+
+    Operator ``k`` may only be modulated by operators ``j > k``, so one pass
+    from the last operator to the first computes every sample. The last
+    operator modulates itself through the mean of its two previous outputs
+    (the DX7 trick that keeps strong feedback stable). Each operator has an
+    ADSR (shared release); a modulator at level 1 reaches an index of
+    :data:`FM_MAX_INDEX` radians. Operators above 0.45 of the sample rate are
+    muted. Carriers are summed and divided by their count.
+
+    Parameters
+    ----------
+    freq_hz, level, attack_s, decay_s, sustain : ndarray, shape (n_voices, n_operators)
+        Per-operator frequency, output level in [0, 1] and envelope.
+    release_s, feedback, hold_s : ndarray, shape (n_voices,)
+        Shared release, feedback in [0, 1] (index up to :data:`FM_MAX_FEEDBACK`),
+        note-off time.
+    mod_matrix : ndarray, shape (n_voices, n_operators, n_operators)
+        ``mod_matrix[v, k, j] = 1`` when operator ``j`` modulates operator ``k``
+        (only ``j > k`` is used).
+    carriers : ndarray, shape (n_voices, n_operators)
+        1 for operators heard at the output.
+    n_samples, sample_rate : int
+
+    Returns
+    -------
+    ndarray, shape (n_voices, n_samples), float32
+    """
+    arr = [np.ascontiguousarray(a, dtype=np.float64) for a in (freq_hz, level, attack_s, decay_s, sustain)]
+    n = arr[0].shape[0]
+    rel, fb, hold = (np.ascontiguousarray(np.broadcast_to(a, (n,))) for a in _params(release_s, feedback, hold_s))
+    out = np.empty((n, int(n_samples)), dtype=np.float32)
+    _fm_kernel(
+        *arr, rel, fb,
+        np.ascontiguousarray(mod_matrix, dtype=np.float64), np.ascontiguousarray(carriers, dtype=np.float64),
+        np.round(hold * sample_rate).astype(np.int64), float(sample_rate), out,
+    )
+    return out

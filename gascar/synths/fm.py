@@ -1,0 +1,116 @@
+"""The FM synth: four sine operators, ten algorithms, feedback on operator 4."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dsp
+from ..params import ParamSpace, ParamSpec
+from .base import Synth, register
+
+#: Algorithms: name -> (modulations as (source, target) operator numbers, carriers).
+#: A source always has a higher number than its target; operator 4 has feedback.
+ALGORITHMS: dict[str, tuple[tuple[tuple[int, int], ...], tuple[int, ...]]] = {
+    "stack": (((4, 3), (3, 2), (2, 1)), (1,)),
+    "y": (((4, 2), (3, 2), (2, 1)), (1,)),
+    "3-into-1": (((2, 1), (3, 1), (4, 1)), (1,)),
+    "diamond": (((4, 2), (4, 3), (2, 1), (3, 1)), (1,)),
+    "fork": (((4, 3), (3, 1), (2, 1)), (1,)),
+    "2x2": (((2, 1), (4, 3)), (1, 3)),
+    "stack3+1": (((3, 2), (2, 1)), (1, 4)),
+    "1-into-3": (((4, 1), (4, 2), (4, 3)), (1, 2, 3)),
+    "pair+2": (((2, 1),), (1, 3, 4)),
+    "parallel": ((), (1, 2, 3, 4)),
+}
+ALGORITHM_NAMES = tuple(ALGORITHMS)
+
+
+def _algorithm_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Modulation matrices ``(n_alg, 4, 4)`` and carrier masks ``(n_alg, 4)``."""
+    nop = dsp.N_OPERATORS
+    mods = np.zeros((len(ALGORITHMS), nop, nop))
+    cars = np.zeros((len(ALGORITHMS), nop))
+    for a, (edges, carriers) in enumerate(ALGORITHMS.values()):
+        for src, dst in edges:
+            mods[a, dst - 1, src - 1] = 1.0
+        for c in carriers:
+            cars[a, c - 1] = 1.0
+    return mods, cars
+
+
+_MODS, _CARS = _algorithm_tables()
+
+
+def operator_ratio(coarse: np.ndarray, fine: np.ndarray) -> np.ndarray:
+    """Frequency ratio of an operator: coarse (0 means 0.5) times ``1 + fine``.
+
+    Parameters
+    ----------
+    coarse, fine : ndarray, shape (n,)
+
+    Returns
+    -------
+    ndarray, shape (n,)
+    """
+    c = np.asarray(coarse, dtype=np.float64)
+    return np.where(c < 0.5, 0.5, c) * (1.0 + np.asarray(fine, dtype=np.float64))
+
+
+def _op_specs(k: int) -> list[ParamSpec]:
+    carrier_like = k == 1
+    return [
+        ParamSpec(f"op{k}_ratio_coarse", 0, 16, scale="integer", unit="ratio", default=1 if k in (1, 2) else 2,
+                  description=f"Whole-number frequency ratio of operator {k} to the note (0 means 0.5)."),
+        ParamSpec(f"op{k}_ratio_fine", 0.0, 1.0, scale="curve", curve=2.0, unit="ratio", default=0.0,
+                  description=f"Fractional detune of operator {k}: its ratio is coarse x (1 + fine); non-zero is inharmonic."),
+        ParamSpec(f"op{k}_level", 0.0, 1.0, scale="curve", curve=1.5, default=1.0 if carrier_like else 0.3,
+                  description=f"Output of operator {k}: loudness as a carrier, modulation index (up to 8 rad) as a modulator."),
+        ParamSpec(f"op{k}_attack_s", 0.001, 2.0, scale="log", unit="s", default=0.003, description=f"Attack of operator {k}."),
+        ParamSpec(f"op{k}_decay_s", 0.01, 20.0, scale="log", unit="s", default=1.0, description=f"Decay (T60) of operator {k} towards its sustain."),
+        ParamSpec(f"op{k}_sustain", 0.0, 1.0, default=0.7, description=f"Sustain level of operator {k}."),
+    ]
+
+
+PARAMS = ParamSpace(
+    [
+        ParamSpec("algorithm", scale="choice", choices=ALGORITHM_NAMES, default="stack",
+                  description="Which operators modulate which (stack, y, 3-into-1, diamond, fork, 2x2, stack3+1, 1-into-3, pair+2, parallel)."),
+        ParamSpec("feedback", 0.0, 1.0, scale="curve", curve=1.5, default=0.0,
+                  description="Self-modulation of operator 4 (sine to saw-like to noisy)."),
+    ]
+    + [spec for k in range(1, dsp.N_OPERATORS + 1) for spec in _op_specs(k)]
+    + [
+        ParamSpec("release_s", 0.01, 8.0, scale="log", unit="s", default=0.3, description="Release (T60) of every operator after note-off."),
+        ParamSpec("gain_db", -24.0, 6.0, unit="dB", default=0.0, description="Output level (loud voices are kept below full scale)."),
+    ]
+)
+
+
+@register
+class FM(Synth):
+    """Four-operator phase-modulation synth with ten algorithms."""
+
+    name = "fm"
+    version = 1
+    description = "Four sine operators (ratio, level, ADSR each) in ten algorithms, feedback on operator 4."
+    params = PARAMS
+
+    def _render(self, p, f0_hz, n_samples, sample_rate, hold_s):
+        n = len(f0_hz)
+        ks = range(1, dsp.N_OPERATORS + 1)
+
+        def per_op(field):
+            return np.stack([p[f"op{k}_{field}"] for k in ks], axis=1)
+
+        ratios = np.stack([operator_ratio(p[f"op{k}_ratio_coarse"], p[f"op{k}_ratio_fine"]) for k in ks], axis=1)
+        alg = np.clip(np.asarray(p["algorithm"], dtype=np.int64), 0, len(ALGORITHMS) - 1)
+        out = np.empty((n, n_samples), dtype=np.float32)
+        freq = ratios * f0_hz[:, None]
+        level, att, dec, sus = per_op("level"), per_op("attack_s"), per_op("decay_s"), per_op("sustain")
+        for sl in dsp.chunks(n):
+            x = dsp.fm_operators(
+                freq[sl], level[sl], att[sl], dec[sl], sus[sl], p["release_s"][sl], p["feedback"][sl],
+                _MODS[alg[sl]], _CARS[alg[sl]], hold_s[sl], n_samples, sample_rate,
+            )
+            out[sl] = dsp.finish(x, p["gain_db"][sl], sample_rate)
+        return out
