@@ -862,3 +862,148 @@ def fm_operators(
         np.round(hold * sample_rate).astype(np.int64), float(sample_rate), out,
     )
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# additive partial bank
+
+#: Number of partials of the additive bank.
+N_PARTIALS = 48
+#: Samples between renormalisations of the partial rotators.
+_RENORM_BLOCK = 1024
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def _partial_kernel(freq_hz, amp, decay_s, sustain, sample_rate, out):
+    # Each partial is a complex rotator z <- z * w (no sin per sample); the
+    # inner loop runs over partials, which the compiler vectorises (the
+    # "reassoc" flag lets it reorder only the sum over partials).
+    n, ns = out.shape
+    kmax = freq_hz.shape[1]
+    re = np.empty(kmax, dtype=np.float32)
+    im = np.empty(kmax, dtype=np.float32)
+    wr = np.empty(kmax, dtype=np.float32)
+    wi = np.empty(kmax, dtype=np.float32)
+    d = np.empty(kmax, dtype=np.float32)
+    r = np.empty(kmax, dtype=np.float32)
+    a = np.empty(kmax, dtype=np.float32)
+    for v in range(n):
+        kn = 0
+        for k in range(kmax):
+            f = freq_hz[v, k]
+            if f <= 0.0 or f >= 0.45 * sample_rate or amp[v, k] <= 0.0:
+                continue
+            w = 2.0 * math.pi * f / sample_rate
+            re[kn] = 1.0  # z = exp(i 0): every partial starts at sine phase 0
+            im[kn] = 0.0
+            wr[kn] = math.cos(w)
+            wi[kn] = math.sin(w)
+            d[kn] = 1.0
+            r[kn] = math.exp(-_LOG_1E3 / max(decay_s[v, k] * sample_rate, 1.0))
+            a[kn] = amp[v, k]
+            kn += 1
+        s = np.float32(sustain[v])
+        s1 = np.float32(1.0) - s
+        for i in range(ns):
+            acc = np.float32(0.0)
+            for k in range(kn):
+                xr = re[k]
+                xi = im[k]
+                acc += xi * a[k] * (s + s1 * d[k])
+                re[k] = xr * wr[k] - xi * wi[k]
+                im[k] = xr * wi[k] + xi * wr[k]
+                d[k] *= r[k]
+            out[v, i] = acc
+            if i % _RENORM_BLOCK == _RENORM_BLOCK - 1:
+                for k in range(kn):
+                    g = np.float32(1.5) - np.float32(0.5) * (re[k] * re[k] + im[k] * im[k])
+                    re[k] *= g
+                    im[k] *= g
+
+
+def partial_bank(
+    freq_hz: np.ndarray, amp: np.ndarray, decay_s: np.ndarray, sustain: np.ndarray, n_samples: int, sample_rate: int
+) -> np.ndarray:
+    """A bank of decaying sinusoids (additive synthesis), summed per voice.
+
+    Partial ``k`` of voice ``v`` is ``amp[v, k] * sin(2 pi f t) *
+    (sustain + (1 - sustain) * 10 ** (-3 t / decay_s[v, k]))``. Partials at or
+    above 0.45 of the sample rate, or with zero amplitude, are skipped (no
+    aliasing, no cost).
+
+    Parameters
+    ----------
+    freq_hz, amp, decay_s : ndarray, shape (n_voices, n_partials)
+        Frequency, amplitude and decay time (T60) of every partial.
+    sustain : ndarray, shape (n_voices,)
+        Level in [0, 1] each partial decays to, relative to its start.
+    n_samples, sample_rate : int
+
+    Returns
+    -------
+    ndarray, shape (n_voices, n_samples), float32
+    """
+    f, a, d = (np.ascontiguousarray(x, dtype=np.float64) for x in (freq_hz, amp, decay_s))
+    (s,) = _params(sustain)
+    out = np.empty((f.shape[0], int(n_samples)), dtype=np.float32)
+    _partial_kernel(f, a, d, np.ascontiguousarray(np.broadcast_to(s, (f.shape[0],))), float(sample_rate), out)
+    return out
+
+
+def stiff_string_ratios(inharmonicity: np.ndarray, n_partials: int = N_PARTIALS) -> np.ndarray:
+    """Partial frequency ratios of a stiff string, normalised so partial 1 is 1.
+
+    ``f_k = k f0 sqrt(1 + B k^2) / sqrt(1 + B)``: the stiff-string law with
+    ``f0`` naming the first partial, so the note stays in tune as ``B`` grows.
+
+    Parameters
+    ----------
+    inharmonicity : ndarray, shape (n_voices,)
+        ``B``; 0 is harmonic, about 1e-4 a piano, 0.5 and more bar-like.
+    n_partials : int
+
+    Returns
+    -------
+    ndarray, shape (n_voices, n_partials)
+    """
+    b = np.asarray(inharmonicity, dtype=np.float64)[:, None]
+    k = np.arange(1, n_partials + 1, dtype=np.float64)[None, :]
+    return k * np.sqrt(1.0 + b * k * k) / np.sqrt(1.0 + b)
+
+
+def spectral_shape(
+    freq_hz: np.ndarray,
+    f0_hz: np.ndarray,
+    tilt_db_per_oct: np.ndarray,
+    even_level: np.ndarray,
+    peaks_hz: np.ndarray,
+    peaks_db: np.ndarray,
+    peak_width_oct: np.ndarray,
+) -> np.ndarray:
+    """Partial amplitudes from compact controls: tilt, odd/even balance, resonant peaks.
+
+    Parameters
+    ----------
+    freq_hz : ndarray, shape (n_voices, n_partials)
+    f0_hz, tilt_db_per_oct, even_level, peak_width_oct : ndarray, shape (n_voices,)
+        Spectral slope above the first partial; level of even partials
+        relative to odd ones (0 is clarinet-like); width (standard
+        deviation, octaves) of the peaks.
+    peaks_hz, peaks_db : ndarray, shape (n_voices, n_peaks)
+        Centre and gain of each resonant peak (formant); gains add in dB.
+
+    Returns
+    -------
+    ndarray, shape (n_voices, n_partials), float64
+        Linear amplitudes, the loudest normalised to 1.
+    """
+    f = np.asarray(freq_hz, dtype=np.float64)
+    octs = np.log2(np.maximum(f, 1e-6) / np.asarray(f0_hz, dtype=np.float64)[:, None])
+    db = np.asarray(tilt_db_per_oct)[:, None] * octs
+    width = np.maximum(np.asarray(peak_width_oct, dtype=np.float64), 1e-3)[:, None]
+    for j in range(np.shape(peaks_hz)[1]):
+        dist = np.log2(np.maximum(f, 1e-6) / np.asarray(peaks_hz)[:, j : j + 1])
+        db = db + np.asarray(peaks_db)[:, j : j + 1] * np.exp(-0.5 * (dist / width) ** 2)
+    amp = 10.0 ** (db / 20.0)
+    amp[:, 1::2] *= np.asarray(even_level, dtype=np.float64)[:, None]
+    return amp / np.maximum(amp.max(axis=1, keepdims=True), 1e-12)
