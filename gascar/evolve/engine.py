@@ -147,14 +147,13 @@ class Evolution:
         refine = self.config.refine and final
         self.ga_budget = self.budget - int(round(self.config.refine_fraction * self.budget)) if refine else self.budget
         self.final = final
-        if getattr(self, "phase", "init") == "done" and self.stop_reason == "budget" and self.evaluations < self.budget:
-            self.stop_reason = ""
-            if self.evaluations < self.ga_budget:
-                self.phase = "ga"
-            elif refine:
+        # A run that ended on its budget (or stalled) before the final one reopens.
+        if getattr(self, "phase", "init") == "done" and self.evaluations < self.budget:
+            if self.stop_reason == "budget" and self.evaluations < self.ga_budget:
+                self.phase, self.stop_reason = "ga", ""
+            elif self.stop_reason in ("budget", "stalled") and refine:
+                self.stop_reason = ""
                 self._start_refinement()
-            else:
-                self.phase = "done"
 
     @property
     def done(self) -> bool:
@@ -224,9 +223,9 @@ class Evolution:
     def _next_phase(self) -> None:
         c = self.config
         if c.target_fitness is not None and self.best_fitness <= c.target_fitness:
-            self._finish("target")
+            self.finish("target")
         elif self.evaluations >= self.budget:
-            self._finish("budget")
+            self.finish("budget")
         elif self.phase in ("init", "ga"):
             self.phase = "ga"
             stalled = c.patience is not None and self.since_improved >= c.patience
@@ -234,14 +233,15 @@ class Evolution:
                 if c.refine and self.final:
                     self._start_refinement()
                 else:
-                    self._finish("stalled" if stalled else "budget")
+                    self.finish("stalled" if stalled else "budget")
         elif self.phase == "refine":
             if c.patience is not None and self.since_improved >= c.patience:
-                self._finish("stalled")
+                self.finish("stalled")
             elif self.refiner is None or self.refiner.done:
                 self._next_refiner()
 
-    def _finish(self, reason: str) -> None:
+    def finish(self, reason: str) -> None:
+        """End the run now; ``reason`` becomes :attr:`stop_reason`."""
         self.phase = "done"
         self.stop_reason = reason
 
@@ -362,7 +362,7 @@ class Evolution:
                 self.refine_sigma = max(self.refine_sigma * 0.5, 1e-3)
             r = Refiner(start, f0, self.genes, self.refine_sigma, self.rng, species_id=sid)
             if r.es is None and not self.refine_queue:
-                self._finish("converged")
+                self.finish("converged")
                 self.refiner = None
                 return
             if r.es is not None:

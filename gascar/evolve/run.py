@@ -98,6 +98,7 @@ def run_steps(
     should_stop: Callable[[], bool] | None = None,
     deadline: float | None = None,
     on_record: Callable[[dict], None] | None = None,
+    max_generations: int | None = None,
 ) -> str | None:
     """Step ``evolution`` until it is done, a stop is requested or time runs out.
 
@@ -106,6 +107,8 @@ def run_steps(
     deadline : float, optional
         ``time.monotonic()`` value not to pass: no generation starts that
         would, judging by the last one, end after it.
+    max_generations : int, optional
+        Finish the evolution (reason ``generations``) at this many generations.
 
     Returns
     -------
@@ -114,6 +117,9 @@ def run_steps(
     """
     last = 0.0
     while not evolution.done:
+        if max_generations is not None and evolution.generation >= max_generations:
+            evolution.finish("generations")
+            break
         if should_stop is not None and should_stop():
             return "interrupted"
         now = time.monotonic()
@@ -160,6 +166,7 @@ def evolve(
     callback: Callable[[dict], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     evaluator: Evaluator | None = None,
+    max_generations: int | None = None,
 ) -> EvolutionResult:
     """Minimise ``objective`` over ``[0, 1]^n_genes`` within ``budget`` evaluations.
 
@@ -189,6 +196,8 @@ def evolve(
         Polled between generations; True ends the run as ``interrupted``.
     evaluator : Evaluator, optional
         An open evaluator whose objective key is ``None`` (to reuse workers).
+    max_generations : int, optional
+        Most generations (GA plus refinement iterations).
 
     Returns
     -------
@@ -233,6 +242,7 @@ def evolve(
         cut = run_steps(
             evolution, evaluator, comps, should_stop=should_stop,
             deadline=None if time_limit_s is None else t0 + time_limit_s, on_record=on_record,
+            max_generations=max_generations,
         )
     finally:
         save()

@@ -1,0 +1,127 @@
+"""``gascar match``: parse and validate the options, pack them, call :func:`gascar.match.match`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import cli
+
+_RUN_OPTIONS = ("synth", "budget", "time_limit_s", "generations", "population", "engine", "speciation", "refine",
+                "target_fitness", "patience", "seed")
+
+
+def _check_synth(ctx, param, value):
+    if value is None or value == "auto":
+        return value
+    from ..synths import list_synths
+
+    names = list_synths()
+    if value not in names:
+        raise click.BadParameter(f"unknown synth {value!r}; choose auto or one of {', '.join(names)}")
+    return value
+
+
+@cli.command("match")
+@click.argument("target", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="PRESET.json",
+              help="Best preset. Default: <target stem>.preset.json in the current folder; "
+                   "with --top N the k-th best goes to <stem>.<k>.preset.json.")
+@click.option("--render", "render_path", type=click.Path(dir_okay=False), metavar="OUT.wav",
+              help="Render of the best preset. Default: <stem>.render.wav beside the preset.")
+@click.option("--no-render", is_flag=True, help="Write no render.")
+@click.option("--synth", default=None, callback=_check_synth, metavar="NAME|auto",
+              help="Synth to match with; auto (default) shares the budget between all synths by successive halving.")
+@click.option("--top", type=click.IntRange(1, 20), default=1, show_default=True,
+              help="Write the N best presets that sound different (bests of different species), each with its render.")
+@click.option("--budget", type=click.IntRange(min=1), metavar="EVALS",
+              help="Objective evaluations, all synths together (default 6000).")
+@click.option("--time", "time_limit_s", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Stop after this wall time (the result then depends on the machine's speed).")
+@click.option("--generations", type=click.IntRange(min=1), help="Most generations per synth.")
+@click.option("--population", type=click.IntRange(min=4), help="Individuals per generation (default 48).")
+@click.option("--engine", type=click.Choice(["gascar", "ga"]), default=None,
+              help="gascar (default): GA with speciation and CMA-ES refinement; ga: plain GA.")
+@click.option("--speciation/--no-speciation", default=None, help="NEAT-style speciation (default: on).")
+@click.option("--refine/--no-refine", default=None, help="CMA-ES refinement over the last part of the budget (default: on).")
+@click.option("--target-fitness", type=click.FloatRange(min=0), metavar="F", help="Stop once the best fitness reaches F.")
+@click.option("--patience", type=click.IntRange(min=1), metavar="GENS",
+              help="Generations without improvement that end a phase (default 40).")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed: the same seed gives the same preset, whatever --jobs is.")
+@click.option("-j", "--jobs", "n_jobs", type=int, default=None, help="Worker processes (default: all cores).")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Save the run here every few generations and at exit (an interrupted run always saves <stem>.ckpt).")
+@click.option("--resume", type=click.Path(exists=True, dir_okay=False), metavar="PATH",
+              help="Continue a checkpointed match (no TARGET; its settings come from the checkpoint).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+@click.option("--log", "log_path", type=click.Path(dir_okay=False), metavar="FILE", help="Write one JSON line per generation.")
+@click.pass_context
+def match_command(ctx, target, output, render_path, no_render, synth, top, budget, time_limit_s, generations, population,
+                  engine, speciation, refine, target_fitness, patience, seed, n_jobs, checkpoint, resume, quiet, log_path):
+    """Evolve a preset that sounds like TARGET; write it with its render.
+
+    Interrupt with Ctrl-C to keep the best preset so far and a checkpoint
+    (exit code 130; 143 for SIGTERM); continue with --resume.
+    """
+    from ..evolve.reporting import JsonLinesLog, ProgressBar, Reporters
+    from ..match import MatchOptions, MatchOutputs, default_outputs, match
+
+    if no_render and render_path is not None:
+        raise click.UsageError("give either --render or --no-render, not both")
+    if resume is not None:
+        if target is not None:
+            raise click.UsageError("with --resume the target comes from the checkpoint; leave TARGET out")
+        given = [name for name in _RUN_OPTIONS
+                 if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+        if given:
+            flags = ", ".join("--" + n.replace("_limit_s", "").replace("_", "-") for n in given)
+            raise click.UsageError(f"a resumed match keeps its checkpoint's settings; drop {flags}")
+        options = None
+        outputs = None
+        changed = [n for n in ("output", "render_path", "no_render", "checkpoint", "top")
+                   if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
+        if changed:  # new output places for the resumed run
+            from ..evolve import load_checkpoint
+
+            saved = load_checkpoint(resume, "match")["outputs"]
+            outputs = MatchOutputs(
+                preset=Path(output) if output else saved.preset,
+                render=None if no_render else (Path(render_path) if render_path else saved.render),
+                top=top if "top" in changed else saved.top,
+                checkpoint=Path(checkpoint) if checkpoint else saved.checkpoint,
+            )
+    else:
+        if target is None:
+            raise click.UsageError("missing TARGET (a sound file), or --resume PATH")
+        settings = {"synth": synth, "budget": budget, "time_limit_s": time_limit_s, "generations": generations,
+                    "population": population, "engine": engine, "speciation": speciation, "refine": refine,
+                    "target_fitness": target_fitness, "patience": patience, "seed": seed}
+        options = MatchOptions(**{k: v for k, v in settings.items() if v is not None})
+        outputs = default_outputs(target, preset=output, render=render_path, no_render=no_render, top=top,
+                                  checkpoint=checkpoint)
+    reporters = Reporters(None if quiet else ProgressBar(), JsonLinesLog(log_path) if log_path else None)
+    try:
+        result = match(target, options=options, outputs=outputs, n_jobs=n_jobs, reporter=reporters,
+                       resume=resume)
+    finally:
+        reporters.close()
+    if not quiet:
+        _summary(result)
+    ctx.exit(result.exit_code)
+
+
+def _summary(result) -> None:
+    echo = click.echo
+    comps = ", ".join(f"{k} {v:.4g}" for k, v in result.components.items())
+    status = "interrupted" if result.interrupted else result.stop_reason
+    echo(f"best: {result.synth}, fitness {result.fitness:.4g}" + (f" ({comps})" if comps else ""))
+    if len(result.standings) > 1:
+        echo("synths: " + ", ".join(f"{k} {v:.4g}" for k, v in sorted(result.standings.items(), key=lambda kv: kv[1])))
+    echo(f"{result.evaluations} evaluations in {result.seconds:.1f} s, seed {result.seed}, stopped: {status}")
+    for p in result.files:
+        echo(f"wrote {p}")
+    if result.checkpoint is not None:
+        echo(f"checkpoint {result.checkpoint}" + (f" (resume: gascar match --resume {result.checkpoint})" if result.interrupted else ""))
+    sys.stdout.flush()

@@ -1,0 +1,585 @@
+"""``match()``: evolve a preset that sounds like a target, with one synth or all of them.
+
+With ``synth="auto"`` the budget is spread over every registered synth by
+successive halving: each round gives the surviving synths equal shares of
+an equal part of what is left, then keeps the better half (by best fitness
+so far), until one synth remains; its last round ends with the CMA-ES
+refinement. Runs continue across rounds (nothing is restarted), and each
+synth's random stream depends only on the seed and the synth's name, so
+``--synth fm --seed 3`` starts exactly like the fm run inside ``auto``.
+
+The result holds the best preset, its fitness and components, the history
+of every generation, and the bests of other species (``top`` presets that
+sound different), and can be written as presets plus renders. Ctrl-C and
+SIGTERM end the run after the current generation with everything written.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .errors import EvolutionError
+from .evolve import Evaluator, Evolution, EvolutionConfig, GeneInfo, get_engine, load_checkpoint, save_checkpoint
+from .evolve.interrupt import StopSignals
+from .evolve.reporting import Reporter
+from .evolve.run import components_function, run_steps, seed_sequence
+
+#: Objective evaluations of a default match (all synths together); measured
+#: to finish a 1.5 s target within a minute on 2 cores (see the README).
+DEFAULT_BUDGET = 6000
+#: Generations between two checkpoint writes.
+CHECKPOINT_EVERY = 5
+#: Most presets ``top`` may ask for.
+MAX_TOP = 20
+
+
+@dataclass(frozen=True)
+class MatchOptions:
+    """Everything that decides what a match computes (and so goes into a checkpoint).
+
+    Attributes
+    ----------
+    synth : str
+        A synth name, or ``"auto"`` for all of them (successive halving).
+    budget : int
+        Objective evaluations, all synths together; never exceeded.
+    seed : int or None
+        ``None`` draws one (reported, so the run can be repeated).
+    time_limit_s : float or None
+        Wall-clock limit (the run then depends on the machine's speed).
+    generations : int or None
+        Most generations (GA plus refinement) per synth.
+    engine : str
+        ``"gascar"`` (default) or ``"ga"`` (plain GA).
+    population, speciation, refine, target_fitness, patience
+        Engine settings overriding the engine's (``None``: the engine's).
+    evolution : mapping
+        Further :class:`~gascar.evolve.EvolutionConfig` fields.
+    fitness : mapping
+        Keyword options of :class:`gascar.fitness.Objective`.
+    analysis : mapping
+        Keyword options of :func:`gascar.analysis.load_target`.
+    """
+
+    synth: str = "auto"
+    budget: int = DEFAULT_BUDGET
+    seed: int | None = None
+    time_limit_s: float | None = None
+    generations: int | None = None
+    engine: str = "gascar"
+    population: int | None = None
+    speciation: bool | None = None
+    refine: bool | None = None
+    target_fitness: float | None = None
+    patience: int | None = None
+    evolution: Mapping = field(default_factory=dict)
+    fitness: Mapping = field(default_factory=dict)
+    analysis: Mapping = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        b = self.budget
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
+            raise EvolutionError(f"budget must be a whole number of evaluations >= 1, got {b!r}")
+        if self.time_limit_s is not None and not (isinstance(self.time_limit_s, (int, float)) and self.time_limit_s > 0):
+            raise EvolutionError(f"time limit must be a positive number of seconds, got {self.time_limit_s!r}")
+        if self.generations is not None and (not isinstance(self.generations, int) or self.generations < 1):
+            raise EvolutionError(f"generations must be a whole number >= 1, got {self.generations!r}")
+        self.config()  # validates the engine settings
+
+    def config(self) -> EvolutionConfig:
+        """The engine's config with this match's overrides."""
+        changes = dict(self.evolution)
+        for name in ("population", "speciation", "refine", "target_fitness", "patience"):
+            value = getattr(self, name)
+            if value is not None:
+                changes[name] = value
+        return get_engine(self.engine, **changes)
+
+
+@dataclass(frozen=True)
+class MatchOutputs:
+    """Where a match writes its results.
+
+    Attributes
+    ----------
+    preset : Path or None
+        Best preset; the k-th best (``top``) goes to ``<stem>.<k>.preset.json``.
+    render : Path or None
+        Render of the best preset; ``None`` writes none. The k-th goes to
+        ``<stem>.<k>.wav`` (``<stem>.<k>.render.wav``) beside it.
+    top : int
+        Number of presets (and renders) to write, from different species.
+    checkpoint : Path or None
+        Checkpoint file; when None, an interrupted run still writes one
+        beside the preset (``<stem>.ckpt``) so it can be resumed.
+    """
+
+    preset: Path | None = None
+    render: Path | None = None
+    top: int = 1
+    checkpoint: Path | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.top, bool) or not isinstance(self.top, int) or not 1 <= self.top <= MAX_TOP:
+            raise EvolutionError(f"top must be between 1 and {MAX_TOP}, got {self.top!r}")
+
+    def preset_path(self, rank: int) -> Path | None:
+        return None if self.preset is None else _ranked(self.preset, rank, ".preset.json")
+
+    def render_path(self, rank: int) -> Path | None:
+        if self.render is None:
+            return None
+        return _ranked(self.render, rank, ".render.wav" if self.render.name.endswith(".render.wav") else ".wav")
+
+    def checkpoint_path(self) -> Path | None:
+        if self.checkpoint is not None:
+            return self.checkpoint
+        if self.preset is None:
+            return None
+        return self.preset.with_name(_stem(self.preset, ".preset.json") + ".ckpt")
+
+
+def _stem(path: Path, suffix: str) -> str:
+    name = path.name
+    for suf in (suffix, ".json", ".render.wav", ".wav"):
+        if name.endswith(suf) and len(name) > len(suf):
+            return name[: -len(suf)]
+    return path.stem
+
+
+def _ranked(path: Path, rank: int, suffix: str) -> Path:
+    if rank == 1:
+        return path
+    real_suffix = suffix if path.name.endswith(suffix) else path.suffix
+    return path.with_name(f"{_stem(path, suffix)}.{rank}{real_suffix}")
+
+
+def default_outputs(target_path: str | os.PathLike, *, preset=None, render=None, no_render: bool = False, top: int = 1,
+                    checkpoint=None) -> MatchOutputs:
+    """The CLI's default files: ``<target stem>.preset.json`` in the current folder, its render beside it.
+
+    The render defaults to ``<stem>.render.wav`` beside the preset (never
+    onto the target itself).
+    """
+    preset_path = Path(preset) if preset is not None else Path(Path(target_path).stem + ".preset.json")
+    if no_render:
+        render_path = None
+    elif render is not None:
+        render_path = Path(render)
+    else:
+        render_path = preset_path.with_name(_stem(preset_path, ".preset.json") + ".render.wav")
+    return MatchOutputs(preset=preset_path, render=render_path, top=top, checkpoint=None if checkpoint is None else Path(checkpoint))
+
+
+@dataclass
+class MatchResult:
+    """What a match found.
+
+    Attributes
+    ----------
+    preset : gascar.preset.Preset
+        The best preset (its ``match`` block says where it came from).
+    fitness : float
+        Its fitness (lower is better, 0 = identical to the target).
+    components : dict of str to float
+        Its fitness components.
+    synth : str
+    genome : ndarray, shape (n_genes,)
+        The best genome of the objective (synth genes plus pitch genes).
+    others : list of Preset
+        Bests of other species (and other synths), ranked 2, 3, ...: they sound different.
+    standings : dict of str to float
+        Best fitness reached by every synth that was tried.
+    history : list of dict
+        One record per generation, all synths (``key`` names the synth).
+    evaluations : int
+    seconds : float
+    seed : int
+        Pass it back as ``seed`` to repeat the run.
+    stop_reason : str
+    interrupted : int or None
+        The signal (SIGINT 2, SIGTERM 15) that ended the run early, if any.
+    files : list of Path
+        Presets and renders written.
+    checkpoint : Path or None
+        The checkpoint written, if any.
+    """
+
+    preset: object
+    fitness: float
+    components: dict
+    synth: str
+    genome: np.ndarray
+    others: list = field(default_factory=list)
+    standings: dict = field(default_factory=dict)
+    history: list = field(default_factory=list)
+    evaluations: int = 0
+    seconds: float = 0.0
+    seed: int | None = None
+    stop_reason: str = ""
+    interrupted: int | None = None
+    files: list = field(default_factory=list)
+    checkpoint: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0, or 128 + the signal number for an interrupted run (130, 143)."""
+        return 0 if self.interrupted is None else 128 + int(self.interrupted)
+
+    def summary(self) -> dict:
+        """A JSON-ready summary of the match."""
+        return {
+            "synth": self.synth,
+            "fitness": self.fitness,
+            "components": dict(self.components),
+            "standings": dict(self.standings),
+            "evaluations": self.evaluations,
+            "seconds": round(self.seconds, 3),
+            "seed": self.seed,
+            "stop_reason": self.stop_reason,
+            "interrupted": self.interrupted,
+            "files": [str(p) for p in self.files],
+            "checkpoint": None if self.checkpoint is None else str(self.checkpoint),
+        }
+
+
+# -- successive halving ------------------------------------------------------------------------
+
+
+def synth_seed(seed_entropy: int, synth: str) -> np.random.SeedSequence:
+    """The random stream of one synth's run: depends on the seed and the synth's name only."""
+    return np.random.SeedSequence(seed_entropy, spawn_key=(zlib.crc32(synth.encode("utf-8")),))
+
+
+def halving_rounds(n_synths: int) -> int:
+    """Rounds of successive halving (keep the better half, rounded up) until one synth is left, plus its final round."""
+    rounds, n = 1, n_synths
+    while n > 1:
+        n = math.ceil(n / 2)
+        rounds += 1
+    return rounds
+
+
+class _Plan:
+    """Successive-halving state: the round, the survivors, and what each may spend."""
+
+    def __init__(self, synths: list[str], budget: int):
+        self.synths = list(synths)
+        self.budget = int(budget)
+        self.survivors = list(synths)
+        self.round = 0
+        self.rounds = halving_rounds(len(synths))
+        self.started = False
+
+    @property
+    def final(self) -> bool:
+        return len(self.survivors) == 1
+
+    def start_round(self, evolutions: dict[str, Evolution]) -> None:
+        """Give each survivor its share of an equal part of the budget left."""
+        spent = sum(ev.evaluations for ev in evolutions.values())
+        left = max(0, self.budget - spent)
+        rounds_left = max(1, self.rounds - self.round)
+        part = left if self.final else left // rounds_left
+        share, extra = divmod(part, len(self.survivors))
+        for i, name in enumerate(self.survivors):
+            ev = evolutions[name]
+            ev.set_budget(ev.evaluations + share + (1 if i < extra else 0), final=self.final)
+        self.started = True
+
+    def end_round(self, evolutions: dict[str, Evolution]) -> None:
+        """Keep the better half of the survivors (order of the synth list on ties)."""
+        keep = math.ceil(len(self.survivors) / 2)
+        ranked = sorted(self.survivors, key=lambda s: (evolutions[s].best_fitness, self.synths.index(s)))
+        kept = set(ranked[:keep])
+        self.survivors = [s for s in self.survivors if s in kept]
+        self.round += 1
+        self.started = False
+
+
+# -- the match -----------------------------------------------------------------------------------
+
+
+def _make_objective(target, synth_name: str, fitness_options: Mapping):
+    from .fitness import Objective
+    from .synths import get_synth
+
+    return Objective(target, get_synth(synth_name), **dict(fitness_options))
+
+
+def _load_target(path, analysis_options: Mapping):
+    from .analysis import load_target
+
+    return load_target(path, **dict(analysis_options))
+
+
+def _synth_names(synth: str) -> list[str]:
+    from .synths import get_synth, list_synths
+
+    if synth == "auto":
+        names = list_synths()
+        if not names:
+            raise EvolutionError("no synths are registered")
+        return names
+    get_synth(synth)  # SynthError for unknown names
+    return [synth]
+
+
+def match(
+    target=None,
+    *,
+    options: MatchOptions | None = None,
+    outputs: MatchOutputs | None = None,
+    n_jobs: int | None = None,
+    reporter: Reporter | None = None,
+    resume: str | os.PathLike | None = None,
+    checkpoint_every: int = CHECKPOINT_EVERY,
+    handle_signals: bool = True,
+    **settings,
+) -> MatchResult:
+    """Evolve a preset that sounds like ``target``.
+
+    Parameters
+    ----------
+    target : path or gascar.analysis.Target
+        The sound to match (ignored when resuming: the checkpoint names it).
+    options : MatchOptions, optional
+        What to compute; or give its fields as keywords (``synth="fm"``,
+        ``budget=3000``, ``seed=1`` ...).
+    outputs : MatchOutputs, optional
+        Files to write (presets, renders, checkpoint); default: none.
+    n_jobs : int or None
+        Worker processes (None: all cores). Does not change the result.
+    reporter : Reporter, optional
+        Receives the start, every generation and the end (progress bar, log).
+    resume : path, optional
+        Continue the match saved in this checkpoint; the result is the
+        uninterrupted run's.
+    checkpoint_every : int
+        Generations between checkpoint writes (when a checkpoint path is set).
+    handle_signals : bool
+        Catch SIGINT / SIGTERM (main thread only): finish the generation,
+        write everything, return with :attr:`MatchResult.interrupted` set.
+    **settings
+        Fields of :class:`MatchOptions`.
+
+    Returns
+    -------
+    MatchResult
+    """
+    t0 = time.monotonic()
+    reporter = reporter or Reporter()
+    state = None
+    if resume is not None:
+        state = load_checkpoint(resume, "match")
+        if options is not None or settings:
+            raise EvolutionError("a resumed match keeps the settings of its checkpoint; give no other settings")
+        options = state["options"]
+        target_ref = state["target_path"]
+        if outputs is None:
+            outputs = state["outputs"]
+    else:
+        if options is None:
+            known = {f.name for f in fields(MatchOptions)}
+            unknown = sorted(set(settings) - known)
+            if unknown:
+                raise EvolutionError(f"unknown match settings: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+            options = MatchOptions(**settings)
+        elif settings:
+            raise EvolutionError("give either options= or keyword settings, not both")
+        if target is None:
+            raise EvolutionError("no target: give a sound file (or resume a checkpoint)")
+        target_ref = target
+    outputs = outputs or MatchOutputs()
+    names = _synth_names(options.synth)
+
+    tgt = target_ref if hasattr(target_ref, "sha256") else _load_target(target_ref, options.analysis)
+    if state is not None and state["target_sha256"] != getattr(tgt, "sha256", None):
+        raise EvolutionError(f"the target {state['target_path']} changed since the checkpoint was written", path=resume)
+    objectives = {name: _make_objective(tgt, name, options.fitness) for name in names}
+    config = options.config()
+
+    if state is not None:
+        seed_entropy = state["seed"]
+        evolutions: dict[str, Evolution] = state["evolutions"]
+        plan: _Plan = state["plan"]
+        history: list[dict] = state["history"]
+    else:
+        seed_entropy = seed_sequence(options.seed).entropy
+        evolutions = {
+            name: Evolution(name, GeneInfo.from_space(obj.space), config, budget=0, seed=synth_seed(seed_entropy, name), final=False)
+            for name, obj in objectives.items()
+        }
+        plan = _Plan(names, options.budget)
+        history = []
+
+    ck_path = outputs.checkpoint
+    deadline = None if options.time_limit_s is None else t0 + float(options.time_limit_s)
+    target_path = str(getattr(tgt, "path", target_ref))
+
+    def save(path) -> Path | None:
+        if path is None:
+            return None
+        return save_checkpoint(path, "match", {
+            "options": options, "outputs": outputs, "target_path": target_path,
+            "target_sha256": getattr(tgt, "sha256", None), "seed": seed_entropy,
+            "evolutions": evolutions, "plan": plan, "history": history,
+        })
+
+    since_save = {"n": 0}
+
+    def on_record(record: dict) -> None:
+        record = dict(record, total_evaluations=sum(ev.evaluations for ev in evolutions.values()),
+                      round=plan.round, synths=len(plan.survivors))
+        history.append(record)
+        reporter.generation(record)
+        since_save["n"] += 1
+        if ck_path is not None and since_save["n"] >= max(1, checkpoint_every):
+            save(ck_path)
+            since_save["n"] = 0
+
+    reporter.start({"budget": options.budget, "synths": names, "target": target_path, "seed": seed_entropy,
+                    "population": config.population, "n_jobs": n_jobs, "resumed": state is not None})
+    cut = None
+    signals = StopSignals() if handle_signals else None
+    evaluator = Evaluator(objectives, n_jobs, config.chunk_size)
+    comps = components_function(objectives)
+    try:
+        if signals is not None:
+            signals.__enter__()
+        should_stop = signals if signals is not None else None
+        while cut is None:
+            if not plan.started:
+                plan.start_round(evolutions)
+            for name in plan.survivors:
+                ev = evolutions[name]
+                if options.generations is not None and not ev.done and ev.generation >= options.generations:
+                    ev.finish("generations")
+                reporter.start({"stage": f"{name} {plan.round + 1}/{plan.rounds}" if len(names) > 1 else name})
+                cut = run_steps(ev, evaluator, comps, should_stop=should_stop, deadline=deadline, on_record=on_record,
+                                max_generations=options.generations)
+                if cut is not None:
+                    break
+            if cut is not None or plan.final:
+                break
+            plan.end_round(evolutions)
+    finally:
+        evaluator.close()
+        if signals is not None:
+            signals.__exit__(None, None, None)
+    interrupted = signals.received if signals is not None else None
+    if cut == "interrupted" and interrupted is None:
+        interrupted = 2
+    if all(ev.best_genome is None for ev in evolutions.values()):
+        raise EvolutionError("the match stopped before any evaluation; give it a larger budget or more time")
+
+    evaluations = sum(ev.evaluations for ev in evolutions.values())
+    seconds = time.monotonic() - t0
+    best_name = min((n for n in names if evolutions[n].best_genome is not None),
+                    key=lambda n: (evolutions[n].best_fitness, names.index(n)))
+    stop_reason = cut or evolutions[best_name].stop_reason
+    picks = _top_candidates(evolutions, names, max(outputs.top, 5))
+    info = {
+        "target": Path(target_path).name, "target_sha256": getattr(tgt, "sha256", None), "budget": options.budget,
+        "evaluations": evaluations, "seed": seed_entropy, "gascar_version": __version__,
+        "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(), "seconds": round(seconds, 3),
+    }
+    presets = []
+    for rank, (name, sid, genome, fit) in enumerate(picks, start=1):
+        obj = objectives[name]
+        comp = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in comps(name, genome[None, :]).items()}
+        presets.append(_preset(obj, genome, dict(info, fitness=float(fit), components=comp, species=int(sid), rank=rank)))
+    best_name, best_sid, best_genome, best_fit = picks[0]
+    result = MatchResult(
+        preset=presets[0], fitness=float(best_fit), components=dict(presets[0].match.get("components", {})),
+        synth=best_name, genome=best_genome, others=presets[1:],
+        standings={n: float(evolutions[n].best_fitness) for n in names if evolutions[n].best_genome is not None},
+        history=history, evaluations=evaluations, seconds=seconds, seed=seed_entropy, stop_reason=stop_reason,
+        interrupted=interrupted,
+    )
+    if outputs.preset is not None or outputs.render is not None:
+        result.files = write_results(result, picks, objectives, outputs)
+    if ck_path is not None or interrupted is not None:
+        result.checkpoint = save(ck_path if ck_path is not None else outputs.checkpoint_path())
+    reporter.end(result.summary())
+    return result
+
+
+def _preset(objective, genome: np.ndarray, info: dict):
+    """The objective's preset for ``genome`` with the ``match`` block filled in."""
+    for key in ("metric", "weights"):
+        value = getattr(objective, key, None)
+        if value is not None and key not in info:
+            info[key] = value
+    return objective.preset(genome, **info)
+
+
+def _top_candidates(evolutions: dict[str, Evolution], names: list[str], k: int) -> list[tuple[str, int, np.ndarray, float]]:
+    """Up to ``k`` good genomes that differ: species bests first, then far-apart hall-of-fame members.
+
+    Returns
+    -------
+    list of (synth, species_id, genome (n_genes,), fitness), best first
+    """
+    cands = []
+    for name in names:
+        ev = evolutions[name]
+        if ev.best_genome is None:
+            continue
+        cands.append((ev.best_fitness, names.index(name), 0, name, ev._species_id_of_best(), ev.best_genome))
+        for sid, g, f in ev.species_bests():
+            cands.append((f, names.index(name), 1, name, sid, g))
+        hg, hf = ev.hall_of_fame()
+        for g, f in zip(hg, hf):
+            cands.append((float(f), names.index(name), 2, name, -1, g))
+    cands.sort(key=lambda c: (c[0], c[1], c[2]))
+    picked: list[tuple[str, int, np.ndarray, float]] = []
+    for kinds, strict in (({0, 1}, True), ({2}, True), ({0, 1, 2}, False)):
+        for f, _, kind, name, sid, g in cands:
+            if len(picked) >= k:
+                break
+            if kind in kinds and _differs(evolutions[name], name, g, picked, strict=strict):
+                picked.append((name, sid, g, float(f)))
+    return picked
+
+
+def _differs(ev: Evolution, name: str, genome: np.ndarray, picked: list, *, strict: bool) -> bool:
+    same = [g for n, _, g, _ in picked if n == name]
+    if not same:
+        return True
+    if any(np.array_equal(genome, g) for g in same):
+        return False
+    if not strict:
+        return True
+    d = ev.species.distance(genome[None, :], np.stack(same))[0]
+    limit = 0.5 * (ev.species.threshold if ev.species.threshold is not None else 0.1)
+    return bool(np.all(d > limit))
+
+
+def write_results(result: MatchResult, picks: list, objectives: Mapping, outputs: MatchOutputs) -> list[Path]:
+    """Write the top presets and their renders; return the paths written."""
+    from .audio import write_audio
+
+    files = []
+    presets = [result.preset, *result.others]
+    for rank, (preset, (name, _, genome, _)) in enumerate(zip(presets[: outputs.top], picks[: outputs.top]), start=1):
+        p = outputs.preset_path(rank)
+        if p is not None:
+            files.append(preset.save(p))
+        r = outputs.render_path(rank)
+        if r is not None:
+            obj = objectives[name]
+            audio = np.asarray(obj.render(genome[None, :]))[0]
+            sr = int(getattr(obj.target, "sample_rate", preset.render.sample_rate))
+            files.append(write_audio(r, audio, sr))
+    return files

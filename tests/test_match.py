@@ -1,0 +1,161 @@
+"""gascar.match(): successive halving, outputs, top-N, seeds, resume (stand-in objective).
+
+These tests use a small stand-in with the Objective protocol (log-spectrum
+distance of real synth renders), so they check the match machinery, not
+the fitness; tests/test_match_cli.py runs the real pipeline end to end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import gascar.match as gm
+from gascar.errors import EvolutionError
+from gascar.preset import Preset, RenderSettings
+from gascar.synths import get_synth, list_synths
+
+SR = 22050
+F0 = 220.0
+
+
+class StandInTarget:
+    def __init__(self, path):
+        path = Path(path)
+        audio, sr = sf.read(str(path), dtype="float32")
+        self.path = str(path)
+        self.name = path.stem
+        self.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+        self.sample_rate = sr
+        self.audio = audio
+        self.n_samples = audio.size
+        self.f0_hz = F0
+        self.hold_s = 0.6 * audio.size / sr
+        self.pitched = True
+
+
+def _logspec(x):
+    n = x.shape[-1] // 256 * 256
+    frames = x[..., :n].reshape(*x.shape[:-1], -1, 256) * np.hanning(256)
+    return np.log1p(10 * np.abs(np.fft.rfft(frames, axis=-1)))
+
+
+class StandInObjective:
+    def __init__(self, target, synth):
+        self.target = target
+        self.synth = synth
+        self.space = synth.params
+        self.n_genes = self.space.n_genes
+        self._ref = _logspec(target.audio.astype(np.float64))
+
+    def render(self, genomes):
+        t = self.target
+        return self.synth.render(genomes, t.f0_hz, t.n_samples, t.sample_rate, hold_s=t.hold_s)
+
+    def components(self, genomes):
+        spec = _logspec(self.render(genomes).astype(np.float64))
+        return {"spectral": np.mean(np.abs(spec - self._ref), axis=(1, 2))}
+
+    def __call__(self, genomes):
+        return self.components(genomes)["spectral"]
+
+    def preset(self, genome, **info):
+        t = self.target
+        rs = RenderSettings(f0_hz=t.f0_hz, duration_s=t.n_samples / t.sample_rate, hold_s=t.hold_s, sample_rate=t.sample_rate)
+        return Preset.from_genome(self.synth.name, genome, rs, match=info)
+
+
+@pytest.fixture()
+def standin(monkeypatch):
+    monkeypatch.setattr(gm, "_make_objective", lambda target, name, opts: StandInObjective(target, get_synth(name)))
+    monkeypatch.setattr(gm, "_load_target", lambda path, opts: StandInTarget(path))
+
+
+@pytest.fixture()
+def target_wav(tmp_path):
+    synth = get_synth("subtractive")
+    genome = np.random.default_rng(7).random((1, synth.n_genes))
+    audio = synth.render(genome, F0, int(0.3 * SR), SR, hold_s=0.18)[0]
+    path = tmp_path / "target.wav"
+    sf.write(str(path), audio, SR, subtype="FLOAT")
+    return path
+
+
+def test_halving_rounds():
+    assert [gm.halving_rounds(n) for n in (1, 2, 3, 4, 5, 8)] == [1, 2, 3, 3, 4, 4]
+
+
+def test_match_single_synth_writes_preset_render_and_top(standin, target_wav, tmp_path):
+    outputs = gm.default_outputs(target_wav, preset=tmp_path / "out" / "t.preset.json", top=3)
+    result = gm.match(target_wav, synth="subtractive", budget=400, seed=1, n_jobs=1, outputs=outputs, handle_signals=False)
+    assert result.evaluations <= 400 and result.synth == "subtractive"
+    names = sorted(p.name for p in result.files)
+    assert names == ["t.2.preset.json", "t.2.render.wav", "t.3.preset.json", "t.3.render.wav", "t.preset.json", "t.render.wav"]
+    docs = [json.loads((tmp_path / "out" / n).read_text()) for n in ("t.preset.json", "t.2.preset.json", "t.3.preset.json")]
+    assert [d["match"]["rank"] for d in docs] == [1, 2, 3]
+    assert docs[0]["match"]["fitness"] == pytest.approx(result.fitness)
+    assert docs[0]["match"]["fitness"] <= docs[1]["match"]["fitness"] <= docs[2]["match"]["fitness"]
+    params = [tuple(sorted(d["params"].items())) for d in docs]
+    assert len(set(params)) == 3  # the top presets differ
+    loaded = Preset.load(tmp_path / "out" / "t.preset.json")
+    assert loaded.match["seed"] == result.seed and loaded.match["evaluations"] == result.evaluations
+    audio, sr = sf.read(str(tmp_path / "out" / "t.render.wav"))
+    assert sr == SR and audio.shape == (int(0.3 * SR),)
+
+
+def test_auto_spends_the_budget_by_successive_halving(standin, target_wav):
+    result = gm.match(target_wav, synth="auto", budget=900, seed=2, n_jobs=1, handle_signals=False)
+    names = list_synths()
+    assert set(result.standings) == set(names)
+    assert result.evaluations <= 900
+    per_synth = {}
+    for r in result.history:
+        per_synth[r["key"]] = r["evaluations"]
+    if len(names) > 1:
+        assert per_synth[result.synth] == max(per_synth.values())  # the winner got the most
+    assert result.fitness == min(result.standings.values())
+
+
+def test_seeded_match_is_reproducible_across_job_counts(standin, target_wav):
+    a = gm.match(target_wav, synth="subtractive", budget=200, seed=4, n_jobs=1, handle_signals=False)
+    b = gm.match(target_wav, synth="subtractive", budget=200, seed=4, n_jobs=2, handle_signals=False)
+    assert np.array_equal(a.genome, b.genome) and a.fitness == b.fitness
+    assert a.preset.params == b.preset.params
+
+
+def test_match_resume_equals_uninterrupted(standin, target_wav, tmp_path, monkeypatch):
+    full = gm.match(target_wav, synth="auto", budget=500, seed=9, n_jobs=1, handle_signals=False)
+    ck = tmp_path / "m.ckpt"
+    outputs = gm.MatchOutputs(checkpoint=ck)
+    calls = {"n": 0}
+    real = gm.run_steps
+
+    def cut_short(*args, should_stop=None, **kw):
+        def stop():
+            calls["n"] += 1
+            return calls["n"] > 7
+
+        return real(*args, should_stop=stop, **kw)
+
+    monkeypatch.setattr(gm, "run_steps", cut_short)
+    cut = gm.match(target_wav, synth="auto", budget=500, seed=9, n_jobs=1, outputs=outputs, handle_signals=False)
+    assert cut.stop_reason == "interrupted" and cut.evaluations < 500 and ck.exists()
+    monkeypatch.setattr(gm, "run_steps", real)
+    resumed = gm.match(resume=ck, n_jobs=1, handle_signals=False)
+    assert resumed.evaluations == full.evaluations
+    assert np.array_equal(resumed.genome, full.genome) and resumed.synth == full.synth
+    assert resumed.fitness == full.fitness
+
+
+def test_match_rejects_bad_settings(standin, target_wav):
+    with pytest.raises(EvolutionError, match="unknown match settings"):
+        gm.match(target_wav, budgett=10)
+    with pytest.raises(EvolutionError, match="budget"):
+        gm.match(target_wav, budget=0)
+    with pytest.raises(EvolutionError, match="top"):
+        gm.MatchOutputs(top=0)
