@@ -1,0 +1,71 @@
+"""The wavetable synth: a scanned, band-limited wavetable oscillator through a resonant filter."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dsp
+from ..params import ParamSpace, ParamSpec
+from .base import Synth, register
+
+PARAMS = ParamSpace(
+    [
+        ParamSpec("position", 0.0, 1.0, default=0.4,
+                  description="Scan position over the frames: sine, triangle, square, saw, pulse 25%, pulse 12%, vowel a, vowel i."),
+        ParamSpec("position_env", -1.0, 1.0, default=0.0, description="How far the scan envelope moves the position (starts there, decays back)."),
+        ParamSpec("position_decay_s", 0.01, 10.0, scale="log", unit="s", default=0.5, description="Decay (T60) of the scan envelope."),
+        ParamSpec("unison_detune_cents", 0.0, 30.0, scale="curve", curve=2.0, unit="cent", default=0.0,
+                  description="Detune of a second copy of the oscillator (0: single oscillator)."),
+        ParamSpec("lfo_rate_hz", 0.1, 20.0, scale="log", unit="Hz", default=5.0, description="LFO rate."),
+        ParamSpec("lfo_to_position", 0.0, 0.5, scale="curve", curve=2.0, default=0.0, description="LFO sweep of the scan position."),
+        ParamSpec("lfo_to_pitch_st", 0.0, 2.0, scale="curve", curve=3.0, unit="st", default=0.0, description="Vibrato depth."),
+        ParamSpec("filter_type", scale="choice", choices=dsp.FILTER_MODES, default="lowpass", description="Response of the resonant filter."),
+        ParamSpec("cutoff_hz", 30.0, 18000.0, scale="log", unit="Hz", default=4000.0, description="Filter cutoff at C4 with the filter envelope at 0."),
+        ParamSpec("resonance", 0.0, 1.0, scale="curve", curve=1.5, default=0.1, description="Filter resonance, up to self-oscillation."),
+        ParamSpec("filter_keytrack", 0.0, 1.0, default=0.5, description="How far the cutoff follows the note (1: fully)."),
+        ParamSpec("filter_env_oct", -4.0, 7.0, unit="oct", default=0.0, description="Cutoff sweep of the filter envelope, in octaves."),
+        ParamSpec("filter_attack_s", 0.001, 2.0, scale="log", unit="s", default=0.005, description="Attack of the filter envelope."),
+        ParamSpec("filter_decay_s", 0.01, 10.0, scale="log", unit="s", default=0.5, description="Decay (T60) of the filter envelope."),
+        ParamSpec("filter_sustain", 0.0, 1.0, default=0.3, description="Sustain level of the filter envelope."),
+        ParamSpec("attack_s", 0.001, 3.0, scale="log", unit="s", default=0.005, description="Attack of the amplitude envelope."),
+        ParamSpec("decay_s", 0.01, 15.0, scale="log", unit="s", default=1.0, description="Decay (T60) of the amplitude envelope towards sustain."),
+        ParamSpec("sustain", 0.0, 1.0, default=0.8, description="Sustain level of the amplitude envelope."),
+        ParamSpec("release_s", 0.01, 5.0, scale="log", unit="s", default=0.3, description="Release (T60) of both envelopes after note-off."),
+        ParamSpec("gain_db", -24.0, 6.0, unit="dB", default=0.0, description="Output level (loud voices are kept below full scale)."),
+    ]
+)
+
+
+@register
+class Wavetable(Synth):
+    """A scanned wavetable oscillator (optionally doubled), resonant filter, filter and amp envelopes, LFO."""
+
+    name = "wavetable"
+    version = 1
+    description = "Band-limited wavetable oscillator (8 frames, envelope- and LFO-scanned, unison), resonant filter, envelopes."
+    params = PARAMS
+
+    def _render(self, p, f0_hz, n_samples, sample_rate, hold_s):
+        n = len(f0_hz)
+        out = np.empty((n, n_samples), dtype=np.float32)
+        for sl in dsp.chunks(n):
+            q = {k: v[sl] for k, v in p.items()}
+            f0 = f0_hz[sl]
+            hold = hold_s[sl]
+            pos = dsp.decay_env(q["position_decay_s"], n_samples, sample_rate)
+            pos *= q["position_env"][:, None].astype(np.float32)
+            pos += q["position"][:, None].astype(np.float32)
+            pitch = None
+            if np.any(q["lfo_to_position"] > 0) or np.any(q["lfo_to_pitch_st"] > 0):
+                wave = dsp.lfo(q["lfo_rate_hz"], np.zeros(len(f0)), n_samples, sample_rate)
+                pos += q["lfo_to_position"][:, None].astype(np.float32) * wave
+                if np.any(q["lfo_to_pitch_st"] > 0):
+                    pitch = q["lfo_to_pitch_st"][:, None].astype(np.float32) * wave
+            x = dsp.wavetable_osc(f0, pos, n_samples, sample_rate, pitch_st=pitch, detune_cents=q["unison_detune_cents"])
+            fenv = dsp.adsr(q["filter_attack_s"], q["filter_decay_s"], q["filter_sustain"], q["release_s"], hold, n_samples, sample_rate)
+            fenv *= q["filter_env_oct"][:, None].astype(np.float32)
+            cutoff = dsp.keytrack(q["cutoff_hz"], f0, q["filter_keytrack"])
+            x = dsp.svf(x, q["filter_type"], cutoff, q["resonance"], sample_rate, cutoff_oct=fenv)
+            x *= dsp.adsr(q["attack_s"], q["decay_s"], q["sustain"], q["release_s"], hold, n_samples, sample_rate)
+            out[sl] = dsp.finish(x, q["gain_db"], sample_rate)
+        return out
