@@ -110,7 +110,7 @@ class EvolutionConfig:
     refine_sigma: float = 0.08
     patience: int | None = 40
     target_fitness: float | None = None
-    chunk_size: int = 16
+    chunk_size: int = 8
     hall_of_fame: int = 20
 
     def __post_init__(self) -> None:

@@ -101,7 +101,8 @@ class ProgressBar(Reporter):
             self.bar.close()
             self.bar = None
 
-    close = end
+    def close(self) -> None:
+        self.end({})
 
 
 class JsonLinesLog(Reporter):
