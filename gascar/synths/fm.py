@@ -38,7 +38,8 @@ def _algorithm_tables() -> tuple[np.ndarray, np.ndarray]:
     return mods, cars
 
 
-_MODS, _CARS = _algorithm_tables()
+#: Modulation matrices (n_algorithms, 4, 4) and carrier masks (n_algorithms, 4), in ALGORITHMS order.
+MOD_MATRICES, CARRIER_MASKS = _algorithm_tables()
 
 
 def operator_ratio(coarse: np.ndarray, fine: np.ndarray) -> np.ndarray:
@@ -110,7 +111,7 @@ class FM(Synth):
         for sl in dsp.chunks(n):
             x = dsp.fm_operators(
                 freq[sl], level[sl], att[sl], dec[sl], sus[sl], p["release_s"][sl], p["feedback"][sl],
-                _MODS[alg[sl]], _CARS[alg[sl]], hold_s[sl], n_samples, sample_rate,
+                MOD_MATRICES[alg[sl]], CARRIER_MASKS[alg[sl]], hold_s[sl], n_samples, sample_rate,
             )
             out[sl] = dsp.finish(x, p["gain_db"][sl], sample_rate)
         return out
