@@ -91,30 +91,6 @@ def _sine_fixed(p):
 
 
 @njit(cache=True)
-def _blep(t, dt):
-    """PolyBLEP residual of a unit step (height 2 convention) at phase ``t``, increment ``dt``."""
-    if t < dt:
-        x = t / dt
-        return x + x - x * x - 1.0
-    if t > 1.0 - dt:
-        x = (t - 1.0) / dt
-        return x * x + x + x + 1.0
-    return 0.0
-
-
-@njit(cache=True)
-def _blamp(t, dt):
-    """PolyBLAMP residual of a unit change of slope per sample at phase ``t``."""
-    if t < dt:
-        x = t / dt - 1.0
-        return -x * x * x / 3.0
-    if t > 1.0 - dt:
-        x = (t - 1.0) / dt + 1.0
-        return x * x * x / 3.0
-    return 0.0
-
-
-@njit(cache=True)
 def _env_coefs(attack_s, decay_s, release_s, sample_rate):
     """Per-sample coefficients of the exponential ADSR segments."""
     na = max(attack_s * sample_rate, 1.0)
@@ -279,71 +255,158 @@ def lfo(rate_hz: np.ndarray, shape: np.ndarray, n_samples: int, sample_rate: int
 
 
 # ---------------------------------------------------------------------------------------------
+# band-limited single-cycle tables (oscillators and wavetable)
+
+#: Samples per single-cycle frame (a power of two).
+WAVETABLE_SIZE = 2048
+#: Highest harmonic of the full-band mipmap level.
+WAVETABLE_MAX_HARMONIC = 512
+#: Mipmap levels, half an octave apart: level ``L`` keeps harmonics up to
+#: ``floor(WAVETABLE_MAX_HARMONIC * 2 ** (-L / 2))`` (the last keeps one).
+WAVETABLE_LEVELS = 19
+#: Frame names of :func:`wavetable_frames`, in scanning order.
+WAVETABLE_FRAMES = ("sine", "triangle", "square", "saw", "pulse25", "pulse12", "vowel_a", "vowel_i")
+_SINE_FRAME, _TRIANGLE_FRAME, _SAW_FRAME = 0, 1, 3
+_WT_SHIFT = 32 - 11  # WAVETABLE_SIZE == 2**11
+_WT_FRAC_MASK = (1 << _WT_SHIFT) - 1
+_WT_FRAC_SCALE = 1.0 / (1 << _WT_SHIFT)
+
+
+def frame_spectra(n_harmonics: int = WAVETABLE_MAX_HARMONIC) -> np.ndarray:
+    """Complex harmonic spectra of the wavetable frames (additive definitions).
+
+    Sine; triangle, square and saw from their Fourier series; pulses of duty
+    1/4 and 1/8; and two formant-like frames whose harmonics follow a vowel
+    envelope ("a": peaks near harmonics 3 and 5.5, "i": near 1.4 and 10.5,
+    i.e. the formants of a 220 Hz voice) over a -6 dB/octave source.
+
+    Parameters
+    ----------
+    n_harmonics : int
+
+    Returns
+    -------
+    ndarray, shape (n_frames, n_harmonics + 1), complex128
+        Coefficient ``h`` multiplies ``exp(i 2 pi h t)``; index 0 is DC (0).
+    """
+    h = np.arange(1, n_harmonics + 1, dtype=np.float64)
+    odd = (h % 2) == 1
+    spec = np.zeros((len(WAVETABLE_FRAMES), n_harmonics + 1), dtype=np.complex128)
+    sine_coef = -0.5j  # sin(x) = (e^{ix} - e^{-ix}) / 2i
+    spec[0, 1] = sine_coef
+    spec[1, 1:] = np.where(odd, 8.0 / np.pi**2 * (-1.0) ** ((h - 1) // 2) / h**2, 0.0) * sine_coef
+    spec[2, 1:] = np.where(odd, 4.0 / (np.pi * h), 0.0) * sine_coef
+    spec[3, 1:] = 2.0 / np.pi * (-1.0) ** (h + 1) / h * sine_coef
+    for row, duty in ((4, 0.25), (5, 0.125)):
+        spec[row, 1:] = 0.5 * 2.0 * np.sin(np.pi * h * duty) / (np.pi * h)  # cosine series, pulse centred at 0
+    for row, peaks in ((6, ((3.2, 1.0), (5.5, 0.6))), (7, ((1.4, 1.0), (10.5, 0.5)))):
+        env = np.zeros_like(h)
+        for centre, gain in peaks:
+            env += gain * np.exp(-0.5 * (np.log2(h / centre) / 0.35) ** 2)
+        spec[row, 1:] = (env + 0.02) / h * sine_coef
+    return spec
+
+
+def mipmap_harmonics() -> np.ndarray:
+    """Top harmonic kept by each mipmap level, shape ``(WAVETABLE_LEVELS,)``, int64."""
+    lev = np.arange(WAVETABLE_LEVELS)
+    return np.maximum(np.floor(WAVETABLE_MAX_HARMONIC * 2.0 ** (-lev / 2.0) + 1e-9), 1).astype(np.int64)
+
+
+def wavetable_frames() -> np.ndarray:
+    """Band-limited single-cycle frames, one set per half octave (mipmaps).
+
+    Level ``L`` keeps the harmonics up to ``mipmap_harmonics()[L]``; every
+    frame is scaled so its full-band version peaks at 1 (the same scale at
+    every level, so loudness does not jump between levels). One guard sample
+    is appended to each frame for interpolation.
+
+    Returns
+    -------
+    ndarray, shape (WAVETABLE_LEVELS, n_frames, WAVETABLE_SIZE + 1), float32
+    """
+    return _mipmaps()[0].copy()
+
+
+_MIPMAPS: list = []
+
+
+def _mipmaps() -> tuple[np.ndarray, np.ndarray]:
+    # Built once per process from constants (about 1 MB); callers must not write to it.
+    if not _MIPMAPS:
+        spec = frame_spectra()
+        top = mipmap_harmonics()
+        full = np.zeros((spec.shape[0], WAVETABLE_SIZE // 2 + 1), dtype=np.complex128)
+        full[:, : spec.shape[1]] = spec
+        tables = np.empty((WAVETABLE_LEVELS, spec.shape[0], WAVETABLE_SIZE + 1), dtype=np.float32)
+        scale = None
+        for lev in range(WAVETABLE_LEVELS):
+            s = full.copy()
+            s[:, top[lev] + 1 :] = 0.0
+            wave = np.fft.irfft(s, n=WAVETABLE_SIZE, axis=1) * WAVETABLE_SIZE
+            if scale is None:
+                scale = 1.0 / np.max(np.abs(wave), axis=1, keepdims=True)
+            wave *= scale
+            tables[lev, :, :WAVETABLE_SIZE] = wave
+            tables[lev, :, WAVETABLE_SIZE] = wave[:, 0]
+        _MIPMAPS.extend([tables, top])
+    return _MIPMAPS[0], _MIPMAPS[1]
+
+
+@njit(cache=True)
+def _wt_read(tab, p):
+    """Linear-interpolated table read at a 32-bit fixed-point phase (any int64; wraps)."""
+    i = (p >> _WT_SHIFT) & (WAVETABLE_SIZE - 1)
+    fr = (p & _WT_FRAC_MASK) * _WT_FRAC_SCALE
+    a = tab[i]
+    return a + fr * (tab[i + 1] - a)
+
+
+@njit(cache=True)
+def _wt_level(inc, top_harmonic):
+    """Richest mipmap level whose top harmonic stays below Nyquist at ``inc`` cycles/sample."""
+    lev = 0
+    last = top_harmonic.shape[0] - 1
+    while lev < last and top_harmonic[lev] * inc >= 0.5:
+        lev += 1
+    return lev
+
+
+
+# ---------------------------------------------------------------------------------------------
 # oscillators and noise
 
 
 @njit(cache=True)
-def _phase_fill(base, pitch_row, modulated, ph, dts):
-    """Phases (cycles in [0, 1)) and per-sample increments of one voice."""
-    ns = ph.shape[0]
-    phase = 0.0
-    if not modulated:
-        for i in range(ns):
-            ph[i] = phase
-            dts[i] = base
-            phase += base
-            if phase >= 1.0:
-                phase -= 1.0
-        return
-    for b in range(0, ns, CONTROL_BLOCK):
-        inc = min(max(base * 2.0 ** (pitch_row[b] / 12.0), 1e-7), 0.49)
-        j = min(b + CONTROL_BLOCK, ns - 1)
-        inc_next = min(max(base * 2.0 ** (pitch_row[j] / 12.0), 1e-7), 0.49)
-        step = (inc_next - inc) / CONTROL_BLOCK
-        for i in range(b, min(b + CONTROL_BLOCK, ns)):
-            ph[i] = phase
-            dts[i] = inc
-            phase += inc
-            if phase >= 1.0:
-                phase -= 1.0
-            inc += step
-
-
-@njit(cache=True)
-def _osc_kernel(wave, f0_hz, pulse_width, pitch_st, sample_rate, out):
+def _osc_kernel(tables, top_harmonic, wave, f0_hz, pulse_width, pitch_st, sample_rate, out):
     n, ns = out.shape
     modulated = pitch_st.shape[1] > 0
-    ph = np.empty(ns)
-    dts = np.empty(ns)
     for v in range(n):
         w = int(wave[v])
+        frame = _SAW_FRAME if w <= 1 else (_TRIANGLE_FRAME if w == 2 else _SINE_FRAME)
+        pulse = w == 1
         pw = min(max(pulse_width[v], 0.02), 0.98)
-        _phase_fill(f0_hz[v] / sample_rate, pitch_st[v] if modulated else pitch_st[0], modulated, ph, dts)
-        row = out[v]
-        if w == 0:  # saw
-            for i in range(ns):
-                t = ph[i]
-                row[i] = 2.0 * t - 1.0 - _blep(t, dts[i])
-        elif w == 1:  # pulse, DC removed
-            dc = 2.0 * pw - 1.0
-            for i in range(ns):
-                t = ph[i]
-                dt = dts[i]
-                t2 = t - pw
-                if t2 < 0.0:
-                    t2 += 1.0
-                row[i] = (1.0 if t < pw else -1.0) + _blep(t, dt) - _blep(t2, dt) - dc
-        elif w == 2:  # triangle, -1 at phase 0, +1 at phase 0.5
-            for i in range(ns):
-                t = ph[i]
-                dt = dts[i]
-                t2 = t + 0.5
-                if t2 >= 1.0:
-                    t2 -= 1.0
-                row[i] = 1.0 - 4.0 * abs(t - 0.5) + 8.0 * dt * (_blamp(t, dt) - _blamp(t2, dt))
-        else:
-            for i in range(ns):
-                row[i] = _sine_cycles(ph[i])
+        lag = np.int64((1.0 - pw) * PHASE_ONE)  # pulse = saw(p) - saw(p - pw): DC-free
+        base = min(max(f0_hz[v] / sample_rate, 1e-7), 0.49)
+        p = np.int64(0)
+        ii = np.int64(base * PHASE_ONE)
+        step = np.int64(0)
+        tab = tables[_wt_level(base, top_harmonic), frame]
+        for b in range(0, ns, CONTROL_BLOCK):
+            if modulated:
+                inc = min(max(base * 2.0 ** (pitch_st[v, b] / 12.0), 1e-7), 0.49)
+                j = min(b + CONTROL_BLOCK, ns - 1)
+                inc_next = min(max(base * 2.0 ** (pitch_st[v, j] / 12.0), 1e-7), 0.49)
+                ii = np.int64(inc * PHASE_ONE)
+                step = (np.int64(inc_next * PHASE_ONE) - ii) // CONTROL_BLOCK
+                tab = tables[_wt_level(max(inc, inc_next), top_harmonic), frame]
+            for i in range(b, min(b + CONTROL_BLOCK, ns)):
+                y = _wt_read(tab, p)
+                if pulse:
+                    y -= _wt_read(tab, p + lag)
+                out[v, i] = y
+                p = (p + ii) & PHASE_MASK
+                ii += step
 
 
 def oscillator(
@@ -355,7 +418,13 @@ def oscillator(
     pulse_width: np.ndarray | float = 0.5,
     pitch_st: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Band-limited oscillators: PolyBLEP saw and pulse, PolyBLAMP triangle, sine.
+    """Band-limited oscillators: saw, pulse, triangle and sine from mipmapped tables.
+
+    Each waveform is read from single-cycle tables band-limited per half
+    octave (the :data:`WAVETABLE_FRAMES` mipmaps), choosing the richest table
+    whose top harmonic stays below Nyquist, so nothing aliases (better than
+    PolyBLEP, whose aliasing at high notes is only about 25 dB down). The pulse
+    is the difference of two phase-shifted saws, so it has no DC at any width.
 
     Parameters
     ----------
@@ -373,12 +442,13 @@ def oscillator(
     Returns
     -------
     ndarray, shape (n_voices, n_samples), float32
-        Zero-mean waveforms with peak about 1.
+        Zero-mean waveforms with peak about 1 (a narrow pulse reaches 2).
     """
     w, f, pw = _params(wave, f0_hz, pulse_width)
     n = len(w)
     out = np.empty((n, int(n_samples)), dtype=np.float32)
-    _osc_kernel(w, np.minimum(f, 0.49 * sample_rate), pw, _signal(pitch_st, n, int(n_samples)), float(sample_rate), out)
+    tables, top = _mipmaps()
+    _osc_kernel(tables, top, w, f, pw, _signal(pitch_st, n, int(n_samples)), float(sample_rate), out)
     return out
 
 
@@ -1010,121 +1080,12 @@ def spectral_shape(
 
 
 # ---------------------------------------------------------------------------------------------
-# wavetable
-
-#: Samples per single-cycle frame (a power of two).
-WAVETABLE_SIZE = 2048
-#: Highest harmonic of the full-band mipmap level; level ``L`` keeps ``WAVETABLE_MAX_HARMONIC >> L``.
-WAVETABLE_MAX_HARMONIC = 512
-#: Frame names of :func:`wavetable_frames`, in scanning order.
-WAVETABLE_FRAMES = ("sine", "triangle", "square", "saw", "pulse25", "pulse12", "vowel_a", "vowel_i")
-_WT_SHIFT = 32 - 11  # WAVETABLE_SIZE == 2**11
-_WT_FRAC_MASK = (1 << _WT_SHIFT) - 1
-_WT_FRAC_SCALE = 1.0 / (1 << _WT_SHIFT)
-
-
-def frame_spectra(n_harmonics: int = WAVETABLE_MAX_HARMONIC) -> np.ndarray:
-    """Complex harmonic spectra of the wavetable frames (additive definitions).
-
-    Sine; triangle, square and saw from their Fourier series; pulses of duty
-    1/4 and 1/8; and two formant-like frames whose harmonics follow a vowel
-    envelope ("a": peaks near harmonics 3 and 5.5, "i": near 1.4 and 10.5,
-    i.e. the formants of a 220 Hz voice) over a -6 dB/octave source.
-
-    Parameters
-    ----------
-    n_harmonics : int
-
-    Returns
-    -------
-    ndarray, shape (n_frames, n_harmonics + 1), complex128
-        Coefficient ``h`` multiplies ``exp(i 2 pi h t)``; index 0 is DC (0).
-    """
-    h = np.arange(1, n_harmonics + 1, dtype=np.float64)
-    odd = (h % 2) == 1
-    spec = np.zeros((len(WAVETABLE_FRAMES), n_harmonics + 1), dtype=np.complex128)
-    sine_coef = -0.5j  # sin(x) = (e^{ix} - e^{-ix}) / 2i
-    spec[0, 1] = sine_coef
-    spec[1, 1:] = np.where(odd, 8.0 / np.pi**2 * (-1.0) ** ((h - 1) // 2) / h**2, 0.0) * sine_coef
-    spec[2, 1:] = np.where(odd, 4.0 / (np.pi * h), 0.0) * sine_coef
-    spec[3, 1:] = 2.0 / np.pi * (-1.0) ** (h + 1) / h * sine_coef
-    for row, duty in ((4, 0.25), (5, 0.125)):
-        spec[row, 1:] = 0.5 * 2.0 * np.sin(np.pi * h * duty) / (np.pi * h)  # cosine series, pulse centred at 0
-    for row, peaks in ((6, ((3.2, 1.0), (5.5, 0.6))), (7, ((1.4, 1.0), (10.5, 0.5)))):
-        env = np.zeros_like(h)
-        for centre, gain in peaks:
-            env += gain * np.exp(-0.5 * (np.log2(h / centre) / 0.35) ** 2)
-        spec[row, 1:] = (env + 0.02) / h * sine_coef
-    return spec
-
-
-def wavetable_frames(n_levels: int = 10) -> np.ndarray:
-    """Band-limited single-cycle frames, one set per octave (mipmaps).
-
-    Level ``L`` keeps harmonics up to ``WAVETABLE_MAX_HARMONIC >> L``; every
-    frame is scaled so its full-band version peaks at 1 (the same scale at
-    every level, so loudness does not jump between octaves). One guard sample
-    is appended to each frame for interpolation.
-
-    Parameters
-    ----------
-    n_levels : int
-
-    Returns
-    -------
-    ndarray, shape (n_levels, n_frames, WAVETABLE_SIZE + 1), float32
-    """
-    return _wavetable_frames(n_levels).copy()
-
-
-_WT_CACHE: dict[int, np.ndarray] = {}
-
-
-def _wavetable_frames(n_levels: int) -> np.ndarray:
-    # Computed once per process (a pure function of constants); callers must not write to it.
-    if n_levels not in _WT_CACHE:
-        spec = frame_spectra()
-        n_bins = WAVETABLE_SIZE // 2 + 1
-        full = np.zeros((spec.shape[0], n_bins), dtype=np.complex128)
-        full[:, : spec.shape[1]] = spec
-        tables = np.empty((n_levels, spec.shape[0], WAVETABLE_SIZE + 1), dtype=np.float32)
-        scale = None
-        for lev in range(n_levels):
-            s = full.copy()
-            s[:, (WAVETABLE_MAX_HARMONIC >> lev) + 1 :] = 0.0
-            wave = np.fft.irfft(s, n=WAVETABLE_SIZE, axis=1) * WAVETABLE_SIZE
-            if scale is None:
-                scale = 1.0 / np.max(np.abs(wave), axis=1, keepdims=True)
-            wave *= scale
-            tables[lev, :, :WAVETABLE_SIZE] = wave
-            tables[lev, :, WAVETABLE_SIZE] = wave[:, 0]
-        _WT_CACHE[n_levels] = tables
-    return _WT_CACHE[n_levels]
-
+# wavetable oscillator
 
 @njit(cache=True)
-def _wt_read(tab, p):
-    i = (p >> _WT_SHIFT) & (WAVETABLE_SIZE - 1)
-    fr = (p & _WT_FRAC_MASK) * _WT_FRAC_SCALE
-    a = tab[i]
-    return a + fr * (tab[i + 1] - a)
-
-
-@njit(cache=True)
-def _wt_level(inc, n_levels):
-    """Mipmap level whose top harmonic stays below Nyquist at increment ``inc`` (cycles/sample)."""
-    lev = 0
-    h = WAVETABLE_MAX_HARMONIC
-    while lev < n_levels - 1 and h * inc >= 0.5:
-        lev += 1
-        h >>= 1
-    return lev
-
-
-@njit(cache=True)
-def _wavetable_kernel(tables, f0_hz, position, pitch_st, detune_cents, sample_rate, out):
+def _wavetable_kernel(tables, top_harmonic, f0_hz, position, pitch_st, detune_cents, sample_rate, out):
     n, ns = out.shape
-    n_levels, n_frames = tables.shape[0], tables.shape[1]
+    n_frames = tables.shape[1]
     modulated = pitch_st.shape[1] > 0
     for v in range(n):
         base = f0_hz[v] / sample_rate
@@ -1139,7 +1100,7 @@ def _wavetable_kernel(tables, f0_hz, position, pitch_st, detune_cents, sample_ra
             inc = min(max(inc, 1e-7), 0.49)
             i1 = np.int64(inc * PHASE_ONE)
             i2 = np.int64(min(inc * ratio2, 0.49) * PHASE_ONE)
-            lev = _wt_level(inc * (ratio2 if unison else 1.0), n_levels)
+            lev = _wt_level(inc * (ratio2 if unison else 1.0), top_harmonic)
             for i in range(b, min(b + CONTROL_BLOCK, ns)):
                 pos = min(max(position[v, i], 0.0), 1.0) * (n_frames - 1)
                 f = min(int(pos), n_frames - 2)
@@ -1165,7 +1126,7 @@ def wavetable_osc(
     pitch_st: np.ndarray | None = None,
     detune_cents: np.ndarray | float = 0.0,
 ) -> np.ndarray:
-    """Wavetable oscillator scanning :data:`WAVETABLE_FRAMES`, band-limited per octave.
+    """Wavetable oscillator scanning :data:`WAVETABLE_FRAMES`, band-limited per half octave.
 
     Parameters
     ----------
@@ -1188,6 +1149,7 @@ def wavetable_osc(
     n = len(f)
     pos = np.ascontiguousarray(np.broadcast_to(np.asarray(position, dtype=np.float32), (n, int(n_samples))))
     out = np.empty((n, int(n_samples)), dtype=np.float32)
-    _wavetable_kernel(_wavetable_frames(10), f, pos, _signal(pitch_st, n, int(n_samples)),
+    tables, top = _mipmaps()
+    _wavetable_kernel(tables, top, f, pos, _signal(pitch_st, n, int(n_samples)),
                       np.ascontiguousarray(np.broadcast_to(dc, (n,))), float(sample_rate), out)
     return out
