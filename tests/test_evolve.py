@@ -243,3 +243,24 @@ def test_evolution_pickles_without_creator_classes(toy, genes):
     ev.step(lambda k, g: toy(g))
     again = pickle.loads(pickle.dumps(ev))
     assert np.array_equal(again.genomes, ev.genomes) and again.toolbox is not None
+
+
+def test_modular_synth_starts_minimal_and_grows_structure():
+    from gascar.synths import get_synth
+
+    space = get_synth("modular").params
+    genes = GeneInfo.from_space(space)
+    assert genes.switch.sum() >= 3
+    on_fraction = lambda g: genes.switched_on(g)[:, genes.switch].mean()  # noqa: E731
+    # Reward modules that are on: structure must grow from the minimal start by mutation.
+    objective = lambda k, g: 1.0 - genes.switched_on(g)[:, genes.switch].mean(axis=1)  # noqa: E731
+    ev = Evolution("modular", genes, EvolutionConfig(population=24, refine=False), budget=24 * 15, seed=0)
+    ev.step(objective)
+    first = on_fraction(ev.genomes)
+    assert first < 0.45  # start minimal (p_on 0.3), not uniform (0.5)
+    while not ev.done:
+        ev.step(objective)
+    assert on_fraction(ev.genomes) > first + 0.2
+    plain = Evolution("modular", genes, EvolutionConfig(population=24, start_minimal=False), budget=24, seed=0)
+    plain.step(objective)
+    assert on_fraction(plain.genomes) > 0.35

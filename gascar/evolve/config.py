@@ -64,7 +64,7 @@ class EvolutionConfig:
     start_minimal : bool or None
         NEAT's "start minimal": module switches of the first population
         are on with probability ``start_minimal_p_on``. ``None``: on for
-        genomes with switches (the modular synth).
+        genomes with at least three switches (a modular structure).
     start_minimal_p_on : float
     refine : bool
         Refine the best individuals with CMA-ES over the last part of the budget.

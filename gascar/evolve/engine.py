@@ -264,7 +264,7 @@ class Evolution:
 
     def _initialise(self, evaluate: Evaluate) -> None:
         c = self.config
-        minimal = c.start_minimal if c.start_minimal is not None else bool(self.genes.switch.any())
+        minimal = c.start_minimal if c.start_minimal is not None else int(self.genes.switch.sum()) >= 3
         n = min(c.population, self.budget)
         g = operators.random_genomes(self.rng, n, self.genes, p_on=c.start_minimal_p_on if minimal else None)
         f = self._evaluate(evaluate, g)

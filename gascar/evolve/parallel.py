@@ -170,3 +170,35 @@ class Evaluator:
         if self._limits:
             self._limits.restore_original_limits()
         self._limits = None
+
+
+def measure_throughput(objective, jobs=(1, 2), *, n_genomes: int = 48, rounds: int = 6, chunk_size: int = 8, seed: int = 0) -> dict:
+    """Evaluations per second of ``objective`` for each job count (warm workers).
+
+    Parameters
+    ----------
+    objective
+        Picklable callable ``(n, n_genes) -> (n,)`` with ``n_genes``.
+    jobs : sequence of int
+    n_genomes : int
+        Batch size, as one generation's children.
+    rounds : int
+        Timed batches per job count (after one warm-up batch).
+
+    Returns
+    -------
+    dict of int to float
+        Job count to evaluations per second.
+    """
+    import time
+
+    genomes = np.random.default_rng(seed).random((n_genomes, int(objective.n_genes)))
+    out = {}
+    for n in jobs:
+        with Evaluator({0: objective}, n_jobs=n, chunk_size=chunk_size) as ev:
+            ev(0, genomes)  # start workers, warm caches
+            t0 = time.perf_counter()
+            for _ in range(rounds):
+                ev(0, genomes)
+            out[int(n)] = rounds * n_genomes / (time.perf_counter() - t0)
+    return out
