@@ -93,11 +93,11 @@ def _spawn(args, cwd):
     return subprocess.Popen([sys.executable, "-c", code, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signal_mid_run_leaves_a_valid_preset_and_checkpoint_then_resumes(target_wav, tmp_path, sig, code):
+@pytest.mark.parametrize("sig, code, jobs", [(signal.SIGINT, 130, "1"), (signal.SIGTERM, 143, "1"), (signal.SIGINT, 130, "2")])
+def test_signal_mid_run_leaves_a_valid_preset_and_checkpoint_then_resumes(target_wav, tmp_path, sig, code, jobs):
     log = tmp_path / "log.jsonl"
     proc = _spawn(["match", str(target_wav), "--synth", "subtractive", "--budget", "1000000", "--patience", "100000",
-                   "--seed", "5", "--jobs", "1", "-o", "out.preset.json", "--log", str(log), "--quiet"], tmp_path)
+                   "--seed", "5", "--jobs", jobs, "-o", "out.preset.json", "--log", str(log), "--quiet"], tmp_path)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if log.exists() and log.read_text().count('"generation"') >= 3:
@@ -114,7 +114,7 @@ def test_signal_mid_run_leaves_a_valid_preset_and_checkpoint_then_resumes(target
     state = load_checkpoint(tmp_path / "out.ckpt", "match")
     assert state["evolutions"]["subtractive"].evaluations == preset.match["evaluations"]
     assert (tmp_path / "out.render.wav").exists()
-    if sig == signal.SIGINT:
+    if sig == signal.SIGINT and jobs == "1":
         # The checkpoint resumes; here with a small budget change impossible, so just check it starts and stops cleanly.
         proc = _spawn(["match", "--resume", "out.ckpt", "--quiet"], tmp_path)
         time.sleep(3)

@@ -8,6 +8,7 @@ per synth) with the same pieces: :func:`run_steps`, :class:`Evaluator`,
 
 from __future__ import annotations
 
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -125,7 +126,16 @@ def run_steps(
         now = time.monotonic()
         if deadline is not None and now + last > deadline:
             return "time"
-        record = evolution.step(evaluate, components)
+        snapshot = pickle.dumps(evolution, protocol=pickle.HIGHEST_PROTOCOL) if should_stop is not None else None
+        try:
+            record = evolution.step(evaluate, components)
+        except Exception:
+            # A signal can kill a worker mid-generation: roll back to the last
+            # whole generation, so the checkpoint written next resumes exactly.
+            if snapshot is not None and should_stop():
+                evolution.__dict__.update(pickle.loads(snapshot).__dict__)
+                return "interrupted"
+            raise
         last = time.monotonic() - now
         if on_record is not None:
             on_record(record)
