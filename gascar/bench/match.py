@@ -146,12 +146,11 @@ def _run_nevergrad(obj: BudgetedObjective, rng: np.random.Generator) -> None:
             opt.tell(c, float(v))
 
 
-def _evolve_method(**overrides) -> Callable:
+def _evolve_method(engine: str, **changes) -> Callable:
     def run(obj: BudgetedObjective, rng: np.random.Generator, seed: int) -> None:
-        from ..evolve import bench_config, evolve
+        from ..evolve import evolve, get_engine
 
-        config = bench_config(obj.n_genes, **overrides)
-        evolve(obj, config, budget=obj.budget, seed=seed, n_jobs=1)
+        evolve(obj, get_engine(engine, **changes), budget=obj.budget, seed=seed, n_jobs=1)
 
     return run
 
@@ -164,13 +163,13 @@ def _method(name: str) -> Callable:
     if name == "nevergrad":
         return lambda obj, rng, seed: _run_nevergrad(obj, rng)
     if name == "gascar":
-        return _evolve_method()
+        return _evolve_method("gascar")
     if name == "ga":
-        return _evolve_method(speciation=False, refine=False)
+        return _evolve_method("ga")
     if name == "gascar-nospec":
-        return _evolve_method(speciation=False)
+        return _evolve_method("gascar", speciation=False)
     if name == "gascar-norefine":
-        return _evolve_method(refine=False)
+        return _evolve_method("gascar", refine=False)
     raise BenchmarkError(f"unknown method {name!r}; known: {', '.join(ALL_METHODS)}")
 
 
