@@ -39,6 +39,8 @@ KEYTRACK_REF_HZ = 261.6255653005986
 
 _SINE = np.sin(2.0 * np.pi * np.arange(SINE_TABLE_SIZE + 1) / SINE_TABLE_SIZE).astype(np.float32)
 _LOG_1E3 = math.log(1000.0)
+#: Levels below this are flushed to 0: subnormal floats make every operation on them ~100x slower.
+_TINY = 1e-15
 
 
 def _params(*arrays: np.ndarray) -> list[np.ndarray]:
@@ -73,7 +75,7 @@ def _sine_cycles(phase):
     return a + fr * (_SINE[i + 1] - a)
 
 
-#: One cycle in the 32-bit fixed-point phase of :func:`_sine_fixed`.
+#: One cycle in the 32-bit fixed-point phase of :func:`sine_fixed`.
 PHASE_ONE = 4294967296.0
 PHASE_MASK = 0xFFFFFFFF
 _TABLE_SHIFT = 32 - 12  # SINE_TABLE_SIZE == 2**12
@@ -82,7 +84,7 @@ _FRAC_SCALE = 1.0 / (1 << _TABLE_SHIFT)
 
 
 @njit(cache=True)
-def _sine_fixed(p):
+def sine_fixed(p):
     """sin(2 pi p / 2**32) by table lookup; ``p`` is an int64 phase, any value (wraps)."""
     i = (p >> _TABLE_SHIFT) & (SINE_TABLE_SIZE - 1)
     fr = (p & _FRAC_MASK) * _FRAC_SCALE
@@ -91,7 +93,7 @@ def _sine_fixed(p):
 
 
 @njit(cache=True)
-def _env_coefs(attack_s, decay_s, release_s, sample_rate):
+def env_coefs(attack_s, decay_s, release_s, sample_rate):
     """Per-sample coefficients of the exponential ADSR segments."""
     na = max(attack_s * sample_rate, 1.0)
     ca = 1.0 - (1.0 - 1.0 / ATTACK_TARGET) ** (1.0 / na)
@@ -101,7 +103,7 @@ def _env_coefs(attack_s, decay_s, release_s, sample_rate):
 
 
 @njit(cache=True)
-def _env_step(level, stage, i, hold_n, ca, cd, sustain, cr):
+def env_step(level, stage, i, hold_n, ca, cd, sustain, cr):
     """Advance an ADSR by one sample. Stages: 0 attack, 1 decay/sustain, 2 release."""
     if i >= hold_n:
         stage = 2
@@ -112,20 +114,79 @@ def _env_step(level, stage, i, hold_n, ca, cd, sustain, cr):
             stage = 1
     elif stage == 1:
         level += (sustain - level) * cd
+        if level < _TINY:
+            level = 0.0
     else:
         level *= cr
+        if level < _TINY:
+            level = 0.0
     return level, stage
 
 
 @njit(cache=True)
-def _softclip(x):
-    """Rational tanh approximation, exact 1 at |x| >= 3 (cheap and monotonic)."""
-    if x >= 3.0:
-        return 1.0
-    if x <= -3.0:
-        return -1.0
+def softclip(x):
+    """Rational tanh approximation, exactly +-1 beyond +-3 (branch-free, monotonic)."""
+    x = min(max(x, -3.0), 3.0)
     x2 = x * x
     return x * (27.0 + x2) / (27.0 + 9.0 * x2)
+
+
+@njit(cache=True)
+def svf_g(cutoff_hz, sample_rate):
+    """Prewarped gain ``tan(pi fc / sr)`` of the SVF, cutoff clipped to 5 Hz .. 0.49 sr."""
+    fc = min(max(cutoff_hz, 5.0), 0.49 * sample_rate)
+    return math.tan(math.pi * fc / sample_rate)
+
+
+@njit(cache=True)
+def svf_k(resonance):
+    """Damping ``1 / Q`` of the SVF for resonance 0 (Q 0.5) .. 1 (Q 50)."""
+    return 2.0 - 1.98 * min(max(resonance, 0.0), 1.0)
+
+
+@njit(cache=True)
+def svf_coefs(g, k):
+    """State-space coefficients ``(a1, a2, a3)`` of the SVF for gain ``g`` and damping ``k``."""
+    a1 = 1.0 / (1.0 + g * (g + k))
+    a2 = g * a1
+    return a1, a2, g * a2
+
+
+@njit(cache=True)
+def svf_tick(v0, ic1, ic2, a1, a2, a3, k, mode):
+    """One sample of the trapezoidal (zero-delay feedback) SVF; returns ``(output, ic1, ic2)``.
+
+    ``mode`` 0 lowpass, 1 highpass, 2 bandpass (unit gain at the centre).
+    Coefficients come from :func:`svf_coefs`; callers update them at control
+    rate, so no division runs per sample.
+    """
+    # Outputs from the current state (off the recursion's critical path) ...
+    v1 = a1 * ic1 + a2 * (v0 - ic2)
+    v2 = ic2 + a2 * ic1 + a3 * (v0 - ic2)
+    if mode == 0:
+        y = v2
+    elif mode == 1:
+        y = v0 - k * v1 - v2
+    else:
+        y = k * v1
+    # ... and the state update written as a 2x2 state-space step, whose
+    # dependency chain is one multiply and two adds shorter.
+    n1 = (2.0 * a1 - 1.0) * ic1 - (2.0 * a2) * ic2 + (2.0 * a2) * v0
+    n2 = (2.0 * a2) * ic1 + (1.0 - 2.0 * a3) * ic2 + (2.0 * a3) * v0
+    return y, n1, n2
+
+
+@njit(cache=True)
+def lfo_value(phase, triangle):
+    """LFO output in [-1, 1] at a 32-bit fixed-point phase (0 at phase 0, rising)."""
+    if not triangle:
+        return sine_fixed(phase)
+    x = (phase & PHASE_MASK) * (1.0 / PHASE_ONE)
+    if x < 0.25:
+        return 4.0 * x
+    if x < 0.75:
+        return 2.0 - 4.0 * x
+    return 4.0 * x - 4.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,13 +197,13 @@ def _softclip(x):
 def _adsr_kernel(attack_s, decay_s, sustain, release_s, hold_n, sample_rate, out):
     n, ns = out.shape
     for v in range(n):
-        ca, cd, cr = _env_coefs(attack_s[v], decay_s[v], release_s[v], sample_rate)
+        ca, cd, cr = env_coefs(attack_s[v], decay_s[v], release_s[v], sample_rate)
         s = sustain[v]
         h = hold_n[v]
         level = 0.0
         stage = 0
         for i in range(ns):
-            level, stage = _env_step(level, stage, i, h, ca, cd, s, cr)
+            level, stage = env_step(level, stage, i, h, ca, cd, s, cr)
             out[v, i] = level
 
 
@@ -190,6 +251,8 @@ def _decay_kernel(decay_s, sample_rate, out):
         for i in range(ns):
             out[v, i] = level
             level *= c
+            if level < _TINY:
+                level = 0.0
 
 
 def decay_env(decay_s: np.ndarray, n_samples: int, sample_rate: int) -> np.ndarray:
@@ -214,23 +277,12 @@ def decay_env(decay_s: np.ndarray, n_samples: int, sample_rate: int) -> np.ndarr
 def _lfo_kernel(rate_hz, shape, sample_rate, out):
     n, ns = out.shape
     for v in range(n):
-        inc = rate_hz[v] / sample_rate
+        inc = np.int64(rate_hz[v] / sample_rate * PHASE_ONE)
         tri = shape[v] >= 0.5
-        phase = 0.0
+        phase = np.int64(0)
         for i in range(ns):
-            if tri:
-                if phase < 0.25:
-                    y = 4.0 * phase
-                elif phase < 0.75:
-                    y = 2.0 - 4.0 * phase
-                else:
-                    y = 4.0 * phase - 4.0
-            else:
-                y = _sine_cycles(phase)
-            out[v, i] = y
-            phase += inc
-            if phase >= 1.0:
-                phase -= 1.0
+            out[v, i] = lfo_value(phase, tri)
+            phase = (phase + inc) & PHASE_MASK
 
 
 def lfo(rate_hz: np.ndarray, shape: np.ndarray, n_samples: int, sample_rate: int) -> np.ndarray:
@@ -325,13 +377,13 @@ def wavetable_frames() -> np.ndarray:
     -------
     ndarray, shape (WAVETABLE_LEVELS, n_frames, WAVETABLE_SIZE + 1), float32
     """
-    return _mipmaps()[0].copy()
+    return mipmaps()[0].copy()
 
 
 _MIPMAPS: list = []
 
 
-def _mipmaps() -> tuple[np.ndarray, np.ndarray]:
+def mipmaps() -> tuple[np.ndarray, np.ndarray]:
     # Built once per process from constants (about 1 MB); callers must not write to it.
     if not _MIPMAPS:
         spec = frame_spectra()
@@ -354,7 +406,7 @@ def _mipmaps() -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def _wt_read(tab, p):
+def table_read(tab, p):
     """Linear-interpolated table read at a 32-bit fixed-point phase (any int64; wraps)."""
     i = (p >> _WT_SHIFT) & (WAVETABLE_SIZE - 1)
     fr = (p & _WT_FRAC_MASK) * _WT_FRAC_SCALE
@@ -363,7 +415,16 @@ def _wt_read(tab, p):
 
 
 @njit(cache=True)
-def _wt_level(inc, top_harmonic):
+def frame_read(tables, level, frame, p):
+    """:func:`table_read` of ``tables[level, frame]`` without making a view (views cost reference counting)."""
+    i = (p >> _WT_SHIFT) & (WAVETABLE_SIZE - 1)
+    fr = (p & _WT_FRAC_MASK) * _WT_FRAC_SCALE
+    a = tables[level, frame, i]
+    return a + fr * (tables[level, frame, i + 1] - a)
+
+
+@njit(cache=True)
+def mipmap_level(inc, top_harmonic):
     """Richest mipmap level whose top harmonic stays below Nyquist at ``inc`` cycles/sample."""
     lev = 0
     last = top_harmonic.shape[0] - 1
@@ -391,7 +452,7 @@ def _osc_kernel(tables, top_harmonic, wave, f0_hz, pulse_width, pitch_st, sample
         p = np.int64(0)
         ii = np.int64(base * PHASE_ONE)
         step = np.int64(0)
-        tab = tables[_wt_level(base, top_harmonic), frame]
+        tab = tables[mipmap_level(base, top_harmonic), frame]
         for b in range(0, ns, CONTROL_BLOCK):
             if modulated:
                 inc = min(max(base * 2.0 ** (pitch_st[v, b] / 12.0), 1e-7), 0.49)
@@ -399,11 +460,11 @@ def _osc_kernel(tables, top_harmonic, wave, f0_hz, pulse_width, pitch_st, sample
                 inc_next = min(max(base * 2.0 ** (pitch_st[v, j] / 12.0), 1e-7), 0.49)
                 ii = np.int64(inc * PHASE_ONE)
                 step = (np.int64(inc_next * PHASE_ONE) - ii) // CONTROL_BLOCK
-                tab = tables[_wt_level(max(inc, inc_next), top_harmonic), frame]
+                tab = tables[mipmap_level(max(inc, inc_next), top_harmonic), frame]
             for i in range(b, min(b + CONTROL_BLOCK, ns)):
-                y = _wt_read(tab, p)
+                y = table_read(tab, p)
                 if pulse:
-                    y -= _wt_read(tab, p + lag)
+                    y -= table_read(tab, p + lag)
                 out[v, i] = y
                 p = (p + ii) & PHASE_MASK
                 ii += step
@@ -447,7 +508,7 @@ def oscillator(
     w, f, pw = _params(wave, f0_hz, pulse_width)
     n = len(w)
     out = np.empty((n, int(n_samples)), dtype=np.float32)
-    tables, top = _mipmaps()
+    tables, top = mipmaps()
     _osc_kernel(tables, top, w, f, pw, _signal(pitch_st, n, int(n_samples)), float(sample_rate), out)
     return out
 
@@ -479,40 +540,21 @@ def white_noise(n_samples: int, seed: int = 0) -> np.ndarray:
 def _svf_kernel(x, mode, cutoff_hz, resonance, cutoff_oct, sample_rate, out):
     n, ns = x.shape
     modulated = cutoff_oct.shape[1] > 0
-    fmax = 0.49 * sample_rate
     for v in range(n):
         m = int(mode[v])
-        k = 2.0 - 1.98 * min(max(resonance[v], 0.0), 1.0)
+        k = svf_k(resonance[v])
         base = cutoff_hz[v]
-        fc = min(max(base, 5.0), fmax)
-        g = math.tan(math.pi * fc / sample_rate)
-        step = 0.0
+        a1, a2, a3 = svf_coefs(svf_g(base, sample_rate), k)
         ic1 = 0.0
         ic2 = 0.0
-        for i in range(ns):
-            if modulated and i % CONTROL_BLOCK == 0:
-                fc = min(max(base * 2.0 ** cutoff_oct[v, i], 5.0), fmax)
-                g = math.tan(math.pi * fc / sample_rate)
-                j = min(i + CONTROL_BLOCK, ns - 1)
-                fc2 = min(max(base * 2.0 ** cutoff_oct[v, j], 5.0), fmax)
-                step = (math.tan(math.pi * fc2 / sample_rate) - g) / CONTROL_BLOCK
-            a1 = 1.0 / (1.0 + g * (g + k))
-            a2 = g * a1
-            a3 = g * a2
-            v0 = x[v, i]
-            v3 = v0 - ic2
-            v1 = a1 * ic1 + a2 * v3
-            v2 = ic2 + a2 * ic1 + a3 * v3
-            ic1 = 2.0 * v1 - ic1
-            ic2 = 2.0 * v2 - ic2
-            if m == 0:
-                out[v, i] = v2
-            elif m == 1:
-                out[v, i] = v0 - k * v1 - v2
-            else:
-                out[v, i] = k * v1
+        for b in range(0, ns, CONTROL_BLOCK):
             if modulated:
-                g += step
+                # Coefficients held for a block, taken at its middle.
+                j = min(b + CONTROL_BLOCK // 2, ns - 1)
+                a1, a2, a3 = svf_coefs(svf_g(base * 2.0 ** cutoff_oct[v, j], sample_rate), k)
+            for i in range(b, min(b + CONTROL_BLOCK, ns)):
+                y, ic1, ic2 = svf_tick(float(x[v, i]), ic1, ic2, a1, a2, a3, k, m)
+                out[v, i] = y
 
 
 def svf(
@@ -541,7 +583,9 @@ def svf(
         0 (Q = 0.5, no peak) .. 1 (Q = 50).
     sample_rate : int
     cutoff_oct : ndarray, shape (n_voices, n_samples), optional
-        Cutoff modulation in octaves (envelope, LFO), applied at control rate.
+        Cutoff modulation in octaves (envelope, LFO), applied at control
+        rate: the coefficients are held for each block of
+        :data:`CONTROL_BLOCK` samples.
 
     Returns
     -------
@@ -564,9 +608,9 @@ def _drive_kernel(x, gain, out):
     n, ns = x.shape
     for v in range(n):
         g = gain[v]
-        norm = 1.0 / _softclip(g)
+        norm = 1.0 / softclip(g)
         for i in range(ns):
-            out[v, i] = _softclip(g * x[v, i]) * norm
+            out[v, i] = softclip(g * x[v, i]) * norm
 
 
 def drive(x: np.ndarray, drive_db: np.ndarray) -> np.ndarray:
@@ -750,7 +794,8 @@ def finish(
 def _vibrato_kernel(x, rate_hz, depth_st, sample_rate, out):
     n, ns = x.shape
     for v in range(n):
-        # A delay D(t) = A (1 - cos(w t)) shifts frequency by -dD/dt = -A w sin(w t).
+        # A delay D(t) = A (1 - cos(w t)) shifts frequency by -dD/dt = -A w sin(w t);
+        # D is evaluated every CONTROL_BLOCK samples and interpolated linearly.
         w = 2.0 * math.pi * rate_hz[v] / sample_rate
         ratio = 2.0 ** (depth_st[v] / 12.0) - 1.0
         amp = ratio / w if w > 0.0 else 0.0
@@ -758,16 +803,25 @@ def _vibrato_kernel(x, rate_hz, depth_st, sample_rate, out):
             for i in range(ns):
                 out[v, i] = x[v, i]
             continue
-        for i in range(ns):
-            pos = i - amp * (1.0 - _sine_cycles(i * w / (2.0 * math.pi) + 0.25))
-            if pos < 0.0:
-                out[v, i] = 0.0
-                continue
-            j = int(pos)
-            fr = pos - j
-            a = x[v, j]
-            b = x[v, j + 1] if j + 1 < ns else a
-            out[v, i] = a + fr * (b - a)
+        inc = np.int64(rate_hz[v] / sample_rate * PHASE_ONE)
+        quarter = np.int64(PHASE_ONE / 4.0)
+        d_now = 0.0
+        for b in range(0, ns, CONTROL_BLOCK):
+            d_next = amp * (1.0 - sine_fixed(((b + CONTROL_BLOCK) * inc + quarter) & PHASE_MASK))
+            step = (d_next - d_now) / CONTROL_BLOCK
+            d = d_now
+            for i in range(b, min(b + CONTROL_BLOCK, ns)):
+                pos = i - d
+                d += step
+                if pos < 0.0:
+                    out[v, i] = 0.0
+                    continue
+                j = int(pos)
+                fr = pos - j
+                a = x[v, j]
+                c = x[v, j + 1] if j + 1 < ns else a
+                out[v, i] = a + fr * (c - a)
+            d_now = d_next
 
 
 def vibrato(x: np.ndarray, rate_hz: np.ndarray, depth_st: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -844,7 +898,7 @@ def _fm_kernel(freq_hz, level, attack_s, decay_s, sustain, release_s, feedback, 
             inc[k] = np.int64(f * to_fix)
             # An operator above 0.45 of the sample rate would only alias: it is muted.
             lev[k] = level[v, k] if f < 0.45 else 0.0
-            a, d, r = _env_coefs(attack_s[v, k], decay_s[v, k], release_s[v], sample_rate)
+            a, d, r = env_coefs(attack_s[v, k], decay_s[v, k], release_s[v], sample_rate)
             ca[k] = a
             cd[k] = d
             cr[k] = r
@@ -864,17 +918,17 @@ def _fm_kernel(freq_hz, level, attack_s, decay_s, sustain, release_s, feedback, 
         h = hold_n[v]
         row = out[v]
         for i in range(ns):
-            e3, t3 = _env_step(e3, t3, i, h, ca[3], cd[3], s3, cr[3])
-            e2, t2 = _env_step(e2, t2, i, h, ca[2], cd[2], s2, cr[2])
-            e1, t1 = _env_step(e1, t1, i, h, ca[1], cd[1], s1, cr[1])
-            e0, t0 = _env_step(e0, t0, i, h, ca[0], cd[0], s0, cr[0])
-            r3 = _sine_fixed(p3 + np.int64(fb * (y1 + y2)))
+            e3, t3 = env_step(e3, t3, i, h, ca[3], cd[3], s3, cr[3])
+            e2, t2 = env_step(e2, t2, i, h, ca[2], cd[2], s2, cr[2])
+            e1, t1 = env_step(e1, t1, i, h, ca[1], cd[1], s1, cr[1])
+            e0, t0 = env_step(e0, t0, i, h, ca[0], cd[0], s0, cr[0])
+            r3 = sine_fixed(p3 + np.int64(fb * (y1 + y2)))
             y2 = y1
             y1 = r3
             o3 = r3 * e3 * l3
-            o2 = _sine_fixed(p2 + np.int64(m23 * o3)) * e2 * l2
-            o1 = _sine_fixed(p1 + np.int64(m12 * o2 + m13 * o3)) * e1 * l1
-            o0 = _sine_fixed(p0 + np.int64(m01 * o1 + m02 * o2 + m03 * o3)) * e0 * l0
+            o2 = sine_fixed(p2 + np.int64(m23 * o3)) * e2 * l2
+            o1 = sine_fixed(p1 + np.int64(m12 * o2 + m13 * o3)) * e1 * l1
+            o0 = sine_fixed(p0 + np.int64(m01 * o1 + m02 * o2 + m03 * o3)) * e0 * l0
             row[i] = c0 * o0 + c1 * o1 + c2 * o2 + c3 * o3
             p0 = (p0 + i0) & PHASE_MASK
             p1 = (p1 + i1) & PHASE_MASK
@@ -976,6 +1030,8 @@ def _partial_kernel(freq_hz, amp, decay_s, sustain, sample_rate, out):
             kn += 1
         s = np.float32(sustain[v])
         s1 = np.float32(1.0) - s
+        tiny = np.float32(1e-15)
+        zero = np.float32(0.0)
         for i in range(ns):
             acc = np.float32(0.0)
             for k in range(kn):
@@ -984,7 +1040,8 @@ def _partial_kernel(freq_hz, amp, decay_s, sustain, sample_rate, out):
                 acc += xi * a[k] * (s + s1 * d[k])
                 re[k] = xr * wr[k] - xi * wi[k]
                 im[k] = xr * wi[k] + xi * wr[k]
-                d[k] *= r[k]
+                dk = d[k] * r[k]
+                d[k] = dk if dk > tiny else zero
             out[v, i] = acc
             if i % _RENORM_BLOCK == _RENORM_BLOCK - 1:
                 for k in range(kn):
@@ -1102,18 +1159,16 @@ def _wavetable_kernel(tables, top_harmonic, f0_hz, position, pitch_st, detune_ce
             inc = min(max(inc, 1e-7), 0.49)
             i1 = np.int64(inc * PHASE_ONE)
             i2 = np.int64(min(inc * ratio2, 0.49) * PHASE_ONE)
-            lev = _wt_level(inc * (ratio2 if unison else 1.0), top_harmonic)
+            lev = mipmap_level(inc * (ratio2 if unison else 1.0), top_harmonic)
             for i in range(b, min(b + CONTROL_BLOCK, ns)):
                 pos = min(max(position[v, i], 0.0), 1.0) * (n_frames - 1)
                 f = min(int(pos), n_frames - 2)
                 fr = pos - f
-                ta = tables[lev, f]
-                tb = tables[lev, f + 1]
-                a = _wt_read(ta, p1)
-                y = a + fr * (_wt_read(tb, p1) - a)
+                a = frame_read(tables, lev, f, p1)
+                y = a + fr * (frame_read(tables, lev, f + 1, p1) - a)
                 if unison:
-                    a = _wt_read(ta, p2)
-                    y = 0.5 * (y + a + fr * (_wt_read(tb, p2) - a))
+                    a = frame_read(tables, lev, f, p2)
+                    y = 0.5 * (y + a + fr * (frame_read(tables, lev, f + 1, p2) - a))
                     p2 = (p2 + i2) & PHASE_MASK
                 out[v, i] = y
                 p1 = (p1 + i1) & PHASE_MASK
@@ -1151,7 +1206,7 @@ def wavetable_osc(
     n = len(f)
     pos = np.ascontiguousarray(np.broadcast_to(np.asarray(position, dtype=np.float32), (n, int(n_samples))))
     out = np.empty((n, int(n_samples)), dtype=np.float32)
-    tables, top = _mipmaps()
+    tables, top = mipmaps()
     _wavetable_kernel(tables, top, f, pos, _signal(pitch_st, n, int(n_samples)),
                       np.ascontiguousarray(np.broadcast_to(dc, (n,))), float(sample_rate), out)
     return out
