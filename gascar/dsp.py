@@ -917,18 +917,25 @@ def _fm_kernel(freq_hz, level, attack_s, decay_s, sustain, release_s, feedback, 
         y1 = y2 = 0.0
         h = hold_n[v]
         row = out[v]
+        # An operator at level 0 outputs exact zeros: skip it (cheap 2-operator patches).
+        on0, on1, on2, on3 = l0 > 0.0, l1 > 0.0, l2 > 0.0, l3 > 0.0
+        o0 = o1 = o2 = o3 = 0.0
         for i in range(ns):
-            e3, t3 = env_step(e3, t3, i, h, ca[3], cd[3], s3, cr[3])
-            e2, t2 = env_step(e2, t2, i, h, ca[2], cd[2], s2, cr[2])
-            e1, t1 = env_step(e1, t1, i, h, ca[1], cd[1], s1, cr[1])
-            e0, t0 = env_step(e0, t0, i, h, ca[0], cd[0], s0, cr[0])
-            r3 = sine_fixed(p3 + np.int64(fb * (y1 + y2)))
-            y2 = y1
-            y1 = r3
-            o3 = r3 * e3 * l3
-            o2 = sine_fixed(p2 + np.int64(m23 * o3)) * e2 * l2
-            o1 = sine_fixed(p1 + np.int64(m12 * o2 + m13 * o3)) * e1 * l1
-            o0 = sine_fixed(p0 + np.int64(m01 * o1 + m02 * o2 + m03 * o3)) * e0 * l0
+            if on3:
+                e3, t3 = env_step(e3, t3, i, h, ca[3], cd[3], s3, cr[3])
+                r3 = sine_fixed(p3 + np.int64(fb * (y1 + y2)))
+                y2 = y1
+                y1 = r3
+                o3 = r3 * e3 * l3
+            if on2:
+                e2, t2 = env_step(e2, t2, i, h, ca[2], cd[2], s2, cr[2])
+                o2 = sine_fixed(p2 + np.int64(m23 * o3)) * e2 * l2
+            if on1:
+                e1, t1 = env_step(e1, t1, i, h, ca[1], cd[1], s1, cr[1])
+                o1 = sine_fixed(p1 + np.int64(m12 * o2 + m13 * o3)) * e1 * l1
+            if on0:
+                e0, t0 = env_step(e0, t0, i, h, ca[0], cd[0], s0, cr[0])
+                o0 = sine_fixed(p0 + np.int64(m01 * o1 + m02 * o2 + m03 * o3)) * e0 * l0
             row[i] = c0 * o0 + c1 * o1 + c2 * o2 + c3 * o3
             p0 = (p0 + i0) & PHASE_MASK
             p1 = (p1 + i1) & PHASE_MASK

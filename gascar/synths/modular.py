@@ -13,6 +13,7 @@ wavetable.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from .. import dsp
 from ..params import ParamSpace, ParamSpec
@@ -124,92 +125,121 @@ class Modular(Synth):
 
     def _chunk(self, q, ns, sr, noise):
         nc = len(q["f0_hz"])
-        on = {name: q[f"{name}_on"] >= 0.5 for name in _SWITCHES}
+        # Row indices of the voices that have each module on; modules render only those rows.
+        idx = {name: np.flatnonzero(q[f"{name}_on"] >= 0.5) for name in _SWITCHES}
 
-        def sub(mask):
-            return {k: v[mask] for k, v in q.items()}
+        def sub(rows):
+            return {k: v[rows] for k, v in q.items()}
 
-        lfo_wave = np.zeros((nc, ns), dtype=np.float32)
-        if on["lfo"].any():
-            s = sub(on["lfo"])
-            lfo_wave[on["lfo"]] = dsp.lfo(s["lfo_rate_hz"], s["lfo_shape"], ns, sr)
+        lfo_wave = None
+        if len(idx["lfo"]):
+            s = sub(idx["lfo"])
+            lfo_wave = dsp.lfo(s["lfo_rate_hz"], s["lfo_shape"], ns, sr)  # rows of idx["lfo"]
         # Pitch modulation in semitones; voices without lfo / pitch_env keep exact zeros.
-        pitch = np.zeros((nc, ns), dtype=np.float32)
-        if on["pitch_env"].any():
-            s = sub(on["pitch_env"])
-            pitch[on["pitch_env"]] = dsp.decay_env(s["pitch_env_decay_s"], ns, sr) * _col(s["pitch_env_st"])
-        if on["lfo"].any():
-            m = on["lfo"]
-            pitch[m] += lfo_wave[m] * _col(q["lfo_to_pitch_st"][m])
+        pitch = None
+        if len(idx["pitch_env"]) or len(idx["lfo"]):
+            pitch = np.zeros((nc, ns), dtype=np.float32)
+            if len(idx["pitch_env"]):
+                s = sub(idx["pitch_env"])
+                _add_rows(pitch, idx["pitch_env"], dsp.decay_env(s["pitch_env_decay_s"], ns, sr), s["pitch_env_st"])
+            if lfo_wave is not None:
+                _add_rows(pitch, idx["lfo"], lfo_wave, q["lfo_to_pitch_st"][idx["lfo"]])
+
+        def pitch_of(rows):
+            return None if pitch is None else pitch[rows]
 
         x = np.zeros((nc, ns), dtype=np.float32)
-        if on["osc"].any():
-            m = on["osc"]
-            s = sub(m)
-            x[m] += _col(s["osc_level"]) * dsp.oscillator(s["osc_wave"], s["f0_hz"], ns, sr, pulse_width=s["pulse_width"], pitch_st=pitch[m])
-        if on["osc2"].any():
-            m = on["osc2"]
-            s = sub(m)
+        rows = idx["osc"]
+        if len(rows):
+            s = sub(rows)
+            y = dsp.oscillator(s["osc_wave"], s["f0_hz"], ns, sr, pulse_width=s["pulse_width"], pitch_st=pitch_of(rows))
+            _add_rows(x, rows, y, s["osc_level"])
+        rows = idx["osc2"]
+        if len(rows):
+            s = sub(rows)
             f2 = s["f0_hz"] * 2.0 ** (s["osc2_semitones"] / 12.0 + s["osc2_detune_cents"] / 1200.0)
-            x[m] += _col(s["osc2_level"]) * dsp.oscillator(s["osc2_wave"], f2, ns, sr, pulse_width=s["pulse_width"], pitch_st=pitch[m])
-        if on["fm"].any():
-            m = on["fm"]
-            s = sub(m)
-            k = len(s["f0_hz"])
+            y = dsp.oscillator(s["osc2_wave"], f2, ns, sr, pulse_width=s["pulse_width"], pitch_st=pitch_of(rows))
+            _add_rows(x, rows, y, s["osc2_level"])
+        rows = idx["fm"]
+        if len(rows):
+            s = sub(rows)
+            k = len(rows)
             z = np.zeros(k)
             ratio = operator_ratio(s["fm_ratio_coarse"], s["fm_ratio_fine"])
             freq = np.stack([s["f0_hz"], s["f0_hz"] * ratio, s["f0_hz"], s["f0_hz"]], axis=1)
-            level = np.stack([np.ones(k), s["fm_index"], z, z], axis=1)
+            level = np.stack([np.ones(k), s["fm_index"], z, z], axis=1)  # operators 3 and 4 off (skipped)
             # The layer's loudness follows the amp envelope; the modulator's index decays.
             att = np.full((k, 4), 0.001)
             dec = np.stack([np.ones(k), s["fm_index_decay_s"], np.ones(k), np.ones(k)], axis=1)
             sus = np.stack([np.ones(k), z, z, z], axis=1)
             alg = np.full(k, _STACK)
-            y = dsp.fm_operators(freq, level, att, dec, sus, np.full(k, 1.0), z, MOD_MATRICES[alg], CARRIER_MASKS[alg], s["hold_s"] + 1e9, ns, sr)
-            x[m] += _col(s["fm_level"]) * y
-        if on["wavetable"].any():
-            m = on["wavetable"]
-            s = sub(m)
+            y = dsp.fm_operators(freq, level, att, dec, sus, np.ones(k), z, MOD_MATRICES[alg], CARRIER_MASKS[alg], s["hold_s"] + 1e9, ns, sr)
+            _add_rows(x, rows, y, s["fm_level"])
+        rows = idx["wavetable"]
+        if len(rows):
+            s = sub(rows)
             pos = dsp.decay_env(s["wt_position_decay_s"], ns, sr) * _col(s["wt_position_env"]) + _col(s["wt_position"])
-            x[m] += _col(s["wt_level"]) * dsp.wavetable_osc(s["f0_hz"], pos, ns, sr, pitch_st=pitch[m])
-        if on["additive"].any():
-            m = on["additive"]
-            s = sub(m)
-            k = len(s["f0_hz"])
+            _add_rows(x, rows, dsp.wavetable_osc(s["f0_hz"], pos, ns, sr, pitch_st=pitch_of(rows)), s["wt_level"])
+        rows = idx["additive"]
+        if len(rows):
+            s = sub(rows)
+            k = len(rows)
             ratios = dsp.stiff_string_ratios(s["add_inharmonicity"])
             freq = ratios * s["f0_hz"][:, None]
             amp = dsp.spectral_shape(freq, s["f0_hz"], s["add_tilt_db_per_oct"], np.ones(k), np.full((k, 1), 1000.0), np.zeros((k, 1)), np.ones(k))
             amp[amp < 1e-4] = 0.0
             decay = s["add_decay_s"][:, None] / ratios ** s["add_decay_tilt"][:, None]
-            x[m] += _col(s["add_level"]) * dsp.partial_bank(freq, amp, decay, np.zeros(k), ns, sr)
-        if on["noise"].any():
-            m = on["noise"]
-            s = sub(m)
-            k = len(s["f0_hz"])
+            _add_rows(x, rows, dsp.partial_bank(freq, amp, decay, np.zeros(k), ns, sr), s["add_level"])
+        rows = idx["noise"]
+        if len(rows):
+            s = sub(rows)
+            k = len(rows)
             nz = dsp.svf(np.broadcast_to(noise, (k, ns)), np.full(k, 2.0), s["noise_hz"], q_to_resonance(s["noise_q"]), sr)
             nz *= dsp.decay_env(s["noise_decay_s"], ns, sr)
-            x[m] += _col(s["noise_level"]) * nz
+            _add_rows(x, rows, nz, s["noise_level"])
 
-        if on["filter"].any():
-            m = on["filter"]
-            s = sub(m)
+        rows = idx["filter"]
+        if len(rows):
+            s = sub(rows)
             cut = dsp.adsr(s["filter_attack_s"], s["filter_decay_s"], s["filter_sustain"], s["release_s"], s["hold_s"], ns, sr)
             cut *= _col(s["filter_env_oct"])
-            cut += lfo_wave[m] * _col(np.where(on["lfo"][m], s["lfo_to_cutoff_oct"], 0.0))
+            if lfo_wave is not None:
+                # LFO rows that also have the filter: where they sit in idx["lfo"] and in rows.
+                both, in_lfo, in_filter = np.intersect1d(idx["lfo"], rows, assume_unique=True, return_indices=True)
+                if len(both):
+                    _add_rows(cut, in_filter, lfo_wave[in_lfo], q["lfo_to_cutoff_oct"][both])
             cutoff = dsp.keytrack(s["cutoff_hz"], s["f0_hz"], s["filter_keytrack"])
-            x[m] = dsp.svf(x[m], s["filter_type"], cutoff, s["resonance"], sr, cutoff_oct=cut)
+            _set_rows(x, rows, dsp.svf(x[rows], s["filter_type"], cutoff, s["resonance"], sr, cutoff_oct=cut))
 
         amp = dsp.adsr(q["attack_s"], q["decay_s"], q["sustain"], q["release_s"], q["hold_s"], ns, sr)
-        if on["lfo"].any():
-            m = on["lfo"]
-            depth = 0.5 * _col(q["lfo_to_amp"][m])
-            amp[m] *= 1.0 - depth + depth * lfo_wave[m]
+        if lfo_wave is not None:
+            depth = 0.5 * _col(q["lfo_to_amp"][idx["lfo"]])
+            amp[idx["lfo"]] *= 1.0 - depth + depth * lfo_wave
         x *= amp
-        if on["drive"].any():
-            m = on["drive"]
-            x[m] = dsp.drive(x[m], q["drive_db"][m])
-        if on["eq"].any():
-            m = on["eq"]
-            s = sub(m)
-            x[m] = dsp.eq3(x[m], s["eq_low_db"], s["eq_mid_db"], s["eq_mid_hz"], s["eq_high_db"], sr)
+        rows = idx["drive"]
+        if len(rows):
+            _set_rows(x, rows, dsp.drive(x[rows], q["drive_db"][rows]))
+        rows = idx["eq"]
+        if len(rows):
+            s = sub(rows)
+            _set_rows(x, rows, dsp.eq3(x[rows], s["eq_low_db"], s["eq_mid_db"], s["eq_mid_hz"], s["eq_high_db"], sr))
         return dsp.finish(x, q["gain_db"], sr)
+
+
+@njit(cache=True)
+def _add_rows(x, rows, y, gain):
+    """``x[rows[r]] += gain[r] * y[r]`` in one pass, without temporaries."""
+    for r in range(rows.shape[0]):
+        row = rows[r]
+        g = np.float32(gain[r])
+        for i in range(x.shape[1]):
+            x[row, i] += g * y[r, i]
+
+
+@njit(cache=True)
+def _set_rows(x, rows, y):
+    """``x[rows[r]] = y[r]``."""
+    for r in range(rows.shape[0]):
+        row = rows[r]
+        for i in range(x.shape[1]):
+            x[row, i] = y[r, i]
