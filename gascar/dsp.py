@@ -194,17 +194,60 @@ def lfo_value(phase, triangle):
 
 
 @njit(cache=True)
+def _segment(row, start, end, target, level0, q, qpow, tiny):
+    """``row[i] = target + (level0 - target) * q ** (i - start + 1)`` for ``start <= i < end``.
+
+    Powers come from a running block factor times a table ``qpow[j] = q ** (j + 1)``,
+    so the inner loop carries no recursion and vectorises. Returns the last value.
+    """
+    nb = qpow.shape[0]
+    qb = qpow[nb - 1]
+    span = level0 - target
+    for b in range(start, end, nb):
+        m = min(nb, end - b)
+        for j in range(m):
+            row[b + j] = target + span * qpow[j]
+        span *= qb
+        if abs(span) < tiny:
+            span = 0.0
+    if end > start:
+        return row[end - 1]
+    return level0
+
+
+@njit(cache=True)
+def _powers(q, qpow):
+    x = 1.0
+    for j in range(qpow.shape[0]):
+        x *= q
+        qpow[j] = x
+
+
+@njit(cache=True)
 def _adsr_kernel(attack_s, decay_s, sustain, release_s, hold_n, sample_rate, out):
     n, ns = out.shape
+    qpow = np.empty(CONTROL_BLOCK)
     for v in range(n):
         ca, cd, cr = env_coefs(attack_s[v], decay_s[v], release_s[v], sample_rate)
         s = sustain[v]
-        h = hold_n[v]
-        level = 0.0
-        stage = 0
-        for i in range(ns):
-            level, stage = env_step(level, stage, i, h, ca, cd, s, cr)
-            out[v, i] = level
+        h = min(max(hold_n[v], 0), ns)
+        row = out[v]
+        # attack: ATTACK_TARGET * (1 - (1 - ca) ** (i + 1)) until it reaches 1 (or note-off)
+        qa = 1.0 - ca
+        n_att = int(math.ceil(math.log(1.0 - 1.0 / ATTACK_TARGET) / math.log(qa))) if qa > 0.0 else 1
+        end = min(n_att - 1, h)
+        _powers(qa, qpow)
+        level = _segment(row, 0, end, ATTACK_TARGET, 0.0, qa, qpow, _TINY)
+        i = end
+        if i < h:
+            row[i] = 1.0
+            level = 1.0
+            i += 1
+            _powers(1.0 - cd, qpow)
+            level = _segment(row, i, h, s, 1.0, 1.0 - cd, qpow, _TINY)
+            i = h
+        _powers(cr, qpow)
+        _segment(row, i, ns, 0.0, level, cr, qpow, _TINY)
 
 
 def adsr(
@@ -245,14 +288,13 @@ def adsr(
 @njit(cache=True)
 def _decay_kernel(decay_s, sample_rate, out):
     n, ns = out.shape
+    qpow = np.empty(CONTROL_BLOCK)
     for v in range(n):
-        c = math.exp(-_LOG_1E3 / max(decay_s[v] * sample_rate, 1.0))
-        level = 1.0
-        for i in range(ns):
-            out[v, i] = level
-            level *= c
-            if level < _TINY:
-                level = 0.0
+        q = math.exp(-_LOG_1E3 / max(decay_s[v] * sample_rate, 1.0))
+        _powers(q, qpow)
+        if ns > 0:
+            out[v, 0] = 1.0
+        _segment(out[v], 1, ns, 0.0, 1.0, q, qpow, _TINY)
 
 
 def decay_env(decay_s: np.ndarray, n_samples: int, sample_rate: int) -> np.ndarray:
@@ -671,17 +713,25 @@ def _biquad3_kernel(x, coefs, active, out):
             for i in range(ns):
                 out[v, i] = x[v, i]
             continue
-        s1 = np.zeros(3)
-        s2 = np.zeros(3)
+        c = coefs[v]
+        b00, b01, b02, a01, a02 = c[0, 0], c[0, 1], c[0, 2], c[0, 3], c[0, 4]
+        b10, b11, b12, a11, a12 = c[1, 0], c[1, 1], c[1, 2], c[1, 3], c[1, 4]
+        b20, b21, b22, a21, a22 = c[2, 0], c[2, 1], c[2, 2], c[2, 3], c[2, 4]
+        s01 = s02 = s11 = s12 = s21 = s22 = 0.0
         for i in range(ns):
-            y = float(x[v, i])
-            for b in range(3):
-                b0 = coefs[v, b, 0]
-                z = b0 * y + s1[b]
-                s1[b] = coefs[v, b, 1] * y - coefs[v, b, 3] * z + s2[b]
-                s2[b] = coefs[v, b, 2] * y - coefs[v, b, 4] * z
-                y = z
-            out[v, i] = y
+            y = float(x[v, i])  # transposed direct form II, three sections in series
+            z = b00 * y + s01
+            s01 = b01 * y - a01 * z + s02
+            s02 = b02 * y - a02 * z
+            y = z
+            z = b10 * y + s11
+            s11 = b11 * y - a11 * z + s12
+            s12 = b12 * y - a12 * z
+            y = z
+            z = b20 * y + s21
+            s21 = b21 * y - a21 * z + s22
+            s22 = b22 * y - a22 * z
+            out[v, i] = z
 
 
 def eq3(

@@ -129,7 +129,7 @@ class Modular(Synth):
         idx = {name: np.flatnonzero(q[f"{name}_on"] >= 0.5) for name in _SWITCHES}
 
         def sub(rows):
-            return {k: v[rows] for k, v in q.items()}
+            return _Rows(q, rows)
 
         lfo_wave = None
         if len(idx["lfo"]):
@@ -224,6 +224,20 @@ class Modular(Synth):
             s = sub(rows)
             _set_rows(x, rows, dsp.eq3(x[rows], s["eq_low_db"], s["eq_mid_db"], s["eq_mid_hz"], s["eq_high_db"], sr))
         return dsp.finish(x, q["gain_db"], sr)
+
+
+class _Rows:
+    """The parameters of some voices of a chunk, gathered on first use."""
+
+    def __init__(self, q, rows):
+        self._q = q
+        self._rows = rows
+        self._cache = {}
+
+    def __getitem__(self, key):
+        if key not in self._cache:
+            self._cache[key] = self._q[key][self._rows]
+        return self._cache[key]
 
 
 @njit(cache=True)
