@@ -107,7 +107,7 @@ class EvolutionConfig:
     start_minimal_p_on: float = 0.3
     refine: bool = True
     refine_fraction: float = 0.3
-    refine_sigma: float = 0.08
+    refine_sigma: float = 0.03
     patience: int | None = 40
     target_fitness: float | None = None
     chunk_size: int = 8
