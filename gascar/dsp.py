@@ -1105,6 +1105,15 @@ def _partial_kernel(freq_hz, amp, decay_s, sustain, sample_rate, out):
                     g = np.float32(1.5) - np.float32(0.5) * (re[k] * re[k] + im[k] * im[k])
                     re[k] *= g
                     im[k] *= g
+                if s == zero:
+                    # Partials that have decayed by 120 dB are dropped (the last one takes their place).
+                    k = 0
+                    while k < kn:
+                        if d[k] < np.float32(1e-6):
+                            kn -= 1
+                            re[k], im[k], wr[k], wi[k], d[k], r[k], a[k] = re[kn], im[kn], wr[kn], wi[kn], d[kn], r[kn], a[kn]
+                        else:
+                            k += 1
 
 
 def partial_bank(
@@ -1115,7 +1124,8 @@ def partial_bank(
     Partial ``k`` of voice ``v`` is ``amp[v, k] * sin(2 pi f t) *
     (sustain + (1 - sustain) * 10 ** (-3 t / decay_s[v, k]))``. Partials at or
     above 0.45 of the sample rate, or with zero amplitude, are skipped (no
-    aliasing, no cost).
+    aliasing, no cost); with ``sustain`` 0, partials are dropped once they
+    have decayed by 120 dB.
 
     Parameters
     ----------
