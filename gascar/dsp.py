@@ -6,8 +6,15 @@ nothing here keeps state between calls. Per-sample recursions (envelopes,
 oscillator phases, filters, feedback FM, partial banks) are numba kernels that
 loop over the batch inside compiled code, one voice after another, so a voice
 renders the same samples alone or in any batch. Modulation that needs an
-``exp`` or ``tan`` per sample (pitch, cutoff) is evaluated every
-:data:`CONTROL_BLOCK` samples and interpolated linearly in between.
+``exp`` or ``tan`` (pitch, cutoff) is evaluated every :data:`CONTROL_BLOCK`
+samples: pitch is interpolated linearly in between, filter coefficients are
+held for the block. Sines and single-cycle tables are read with 32-bit
+fixed-point phases (wrapping is free, no ``floor``).
+
+Besides the array functions, the small compiled scalar helpers
+(:func:`env_step`, :func:`svf_tick`, :func:`table_read`, :func:`softclip` ...)
+are the building blocks of the synths' fused per-voice kernels, so a synth
+can run a whole voice in one pass without intermediate arrays.
 
 Conventions: times are in seconds (``attack_s``), frequencies in Hz
 (``cutoff_hz``), pitch offsets in semitones (``_st``), cutoff offsets in
@@ -38,7 +45,8 @@ LFO_SHAPES = ("sine", "triangle")
 KEYTRACK_REF_HZ = 261.6255653005986
 
 _SINE = np.sin(2.0 * np.pi * np.arange(SINE_TABLE_SIZE + 1) / SINE_TABLE_SIZE).astype(np.float32)
-_LOG_1E3 = math.log(1000.0)
+#: ln(1000): a T60 of t seconds is the per-sample factor exp(-LOG_1E3 / (t * sample_rate)).
+LOG_1E3 = math.log(1000.0)
 #: Levels below this are flushed to 0: subnormal floats make every operation on them ~100x slower.
 _TINY = 1e-15
 
@@ -62,20 +70,7 @@ def _signal(x: np.ndarray | None, n: int, n_samples: int) -> np.ndarray:
 # scalar helpers (compiled into the kernels that call them)
 
 
-@njit(cache=True)
-def _sine_cycles(phase):
-    """sin(2 pi phase) by table lookup with linear interpolation; phase in cycles, any real."""
-    x = phase - math.floor(phase)
-    pos = x * SINE_TABLE_SIZE
-    i = int(pos)
-    if i >= SINE_TABLE_SIZE:
-        i = SINE_TABLE_SIZE - 1
-    fr = pos - i
-    a = _SINE[i]
-    return a + fr * (_SINE[i + 1] - a)
-
-
-#: One cycle in the 32-bit fixed-point phase of :func:`sine_fixed`.
+#: One cycle in the 32-bit fixed-point phase of :func:`sine_fixed` and the table readers.
 PHASE_ONE = 4294967296.0
 PHASE_MASK = 0xFFFFFFFF
 _TABLE_SHIFT = 32 - 12  # SINE_TABLE_SIZE == 2**12
@@ -97,8 +92,8 @@ def env_coefs(attack_s, decay_s, release_s, sample_rate):
     """Per-sample coefficients of the exponential ADSR segments."""
     na = max(attack_s * sample_rate, 1.0)
     ca = 1.0 - (1.0 - 1.0 / ATTACK_TARGET) ** (1.0 / na)
-    cd = 1.0 - math.exp(-_LOG_1E3 / max(decay_s * sample_rate, 1.0))
-    cr = math.exp(-_LOG_1E3 / max(release_s * sample_rate, 1.0))
+    cd = 1.0 - math.exp(-LOG_1E3 / max(decay_s * sample_rate, 1.0))
+    cr = math.exp(-LOG_1E3 / max(release_s * sample_rate, 1.0))
     return ca, cd, cr
 
 
@@ -290,7 +285,7 @@ def _decay_kernel(decay_s, sample_rate, out):
     n, ns = out.shape
     qpow = np.empty(CONTROL_BLOCK)
     for v in range(n):
-        q = math.exp(-_LOG_1E3 / max(decay_s[v] * sample_rate, 1.0))
+        q = math.exp(-LOG_1E3 / max(decay_s[v] * sample_rate, 1.0))
         _powers(q, qpow)
         if ns > 0:
             out[v, 0] = 1.0
@@ -1082,7 +1077,7 @@ def _partial_kernel(freq_hz, amp, decay_s, sustain, sample_rate, out):
             wr[kn] = math.cos(w)
             wi[kn] = math.sin(w)
             d[kn] = 1.0
-            r[kn] = math.exp(-_LOG_1E3 / max(decay_s[v, k] * sample_rate, 1.0))
+            r[kn] = math.exp(-LOG_1E3 / max(decay_s[v, k] * sample_rate, 1.0))
             a[kn] = amp[v, k]
             kn += 1
         s = np.float32(sustain[v])

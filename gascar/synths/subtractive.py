@@ -87,7 +87,7 @@ def _kernel(P, f0_hz, hold_n, noise, tables, top, frames, sample_rate, out):
         aca, acd, acr = dsp.env_coefs(P[v, ATT], P[v, DEC], P[v, REL], sample_rate)
         asus = P[v, SUS]
         pst = P[v, PENV_ST]
-        pc = math.exp(-dsp._LOG_1E3 / max(P[v, PENV_DEC] * sample_rate, 1.0))
+        pc = math.exp(-dsp.LOG_1E3 / max(P[v, PENV_DEC] * sample_rate, 1.0))
         linc = np.int64(P[v, LFO_RATE] / sample_rate * one)
         ltri = P[v, LFO_SHAPE] >= 0.5
         lp_st = P[v, LFO_PITCH]

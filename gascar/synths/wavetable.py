@@ -59,7 +59,7 @@ def _kernel(P, f0_hz, hold_n, tables, top, sample_rate, out):
     for v in range(n):
         pos0 = P[v, POS]
         pos_env = P[v, POS_ENV]
-        pc = math.exp(-dsp._LOG_1E3 / max(P[v, POS_DEC] * sample_rate, 1.0))
+        pc = math.exp(-dsp.LOG_1E3 / max(P[v, POS_DEC] * sample_rate, 1.0))
         ratio2 = 2.0 ** (P[v, UNISON] / 1200.0)
         unison = P[v, UNISON] > 0.0
         linc = np.int64(P[v, LFO_RATE] / sample_rate * one)
