@@ -253,3 +253,46 @@ def test_presets_load_and_render_a_sound(path):
     assert np.abs(y).max() > 0.1
     r = rms_frames(y)
     assert r.max() > 100 * r[-1] or preset.render.hold_s is None or r.max() > 0.05
+
+
+# -- structure --------------------------------------------------------------------------------------------
+
+
+def test_fm_has_ten_distinct_valid_algorithms():
+    from gascar.synths.fm import ALGORITHM_NAMES, CARRIER_MASKS, MOD_MATRICES
+
+    assert len(ALGORITHM_NAMES) >= 8
+    assert np.all(np.tril(MOD_MATRICES) == 0)  # operator k is only modulated by higher operators
+    assert np.all(CARRIER_MASKS.sum(axis=1) >= 1) and CARRIER_MASKS[:, 0].all()
+    keys = {(m.tobytes(), c.tobytes()) for m, c in zip(MOD_MATRICES, CARRIER_MASKS)}
+    assert len(keys) == len(ALGORITHM_NAMES)
+
+
+def test_fm_every_algorithm_renders_differently():
+    synth = get_synth("fm")
+    names = list(synth.params["algorithm"].choices)
+    y = _render("fm", algorithm=names, op2_level=0.5, op3_level=0.5, op4_level=0.5, feedback=0.3)
+    assert np.all(np.abs(y).max(axis=1) > 0.05)
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            assert not np.allclose(y[i], y[j], atol=1e-3), (names[i], names[j])
+
+
+def test_modular_modules_are_switched_by_masking_genes():
+    params = get_synth("modular").params
+    switches = [s.name for s in params if s.is_switch]
+    assert len(switches) >= 10
+    grouped = [s for s in params if s.group is not None]
+    assert {s.group for s in grouped} == set(switches)
+    core = [s.name for s in params if s.group is None and not s.is_switch]
+    assert set(core) == {"attack_s", "decay_s", "sustain", "release_s", "gain_db"}
+
+
+def test_scalar_and_per_voice_f0_and_hold():
+    synth = get_synth("subtractive")
+    g = np.full((3, synth.n_genes), 0.5)
+    a = synth.render(g, 220.0, 2000, SR, hold_s=0.05)
+    b = synth.render(g, np.full(3, 220.0), 2000, SR, hold_s=np.full(3, 0.05))
+    assert np.array_equal(a, b)
+    c = synth.render(g, np.array([110.0, 220.0, 440.0]), 2000, SR)
+    assert not np.array_equal(c[0], c[1])
