@@ -219,30 +219,33 @@ def _powers(q, qpow):
 
 
 @njit(cache=True)
+def _adsr_row(row, attack_s, decay_s, sustain, release_s, hold_n, sample_rate, qpow):
+    """One ADSR into ``row`` (any float array of the render's length)."""
+    ns = row.shape[0]
+    ca, cd, cr = env_coefs(attack_s, decay_s, release_s, sample_rate)
+    h = min(max(hold_n, 0), ns)
+    # attack: ATTACK_TARGET * (1 - (1 - ca) ** (i + 1)) until it reaches 1 (or note-off)
+    qa = 1.0 - ca
+    n_att = int(math.ceil(math.log(1.0 - 1.0 / ATTACK_TARGET) / math.log(qa))) if qa > 0.0 else 1
+    end = min(n_att - 1, h)
+    _powers(qa, qpow)
+    level = _segment(row, 0, end, ATTACK_TARGET, 0.0, qa, qpow, _TINY)
+    i = end
+    if i < h:
+        row[i] = 1.0
+        i += 1
+        _powers(1.0 - cd, qpow)
+        level = _segment(row, i, h, sustain, 1.0, 1.0 - cd, qpow, _TINY)
+        i = h
+    _powers(cr, qpow)
+    _segment(row, i, ns, 0.0, level, cr, qpow, _TINY)
+
+
+@njit(cache=True)
 def _adsr_kernel(attack_s, decay_s, sustain, release_s, hold_n, sample_rate, out):
-    n, ns = out.shape
     qpow = np.empty(CONTROL_BLOCK)
-    for v in range(n):
-        ca, cd, cr = env_coefs(attack_s[v], decay_s[v], release_s[v], sample_rate)
-        s = sustain[v]
-        h = min(max(hold_n[v], 0), ns)
-        row = out[v]
-        # attack: ATTACK_TARGET * (1 - (1 - ca) ** (i + 1)) until it reaches 1 (or note-off)
-        qa = 1.0 - ca
-        n_att = int(math.ceil(math.log(1.0 - 1.0 / ATTACK_TARGET) / math.log(qa))) if qa > 0.0 else 1
-        end = min(n_att - 1, h)
-        _powers(qa, qpow)
-        level = _segment(row, 0, end, ATTACK_TARGET, 0.0, qa, qpow, _TINY)
-        i = end
-        if i < h:
-            row[i] = 1.0
-            level = 1.0
-            i += 1
-            _powers(1.0 - cd, qpow)
-            level = _segment(row, i, h, s, 1.0, 1.0 - cd, qpow, _TINY)
-            i = h
-        _powers(cr, qpow)
-        _segment(row, i, ns, 0.0, level, cr, qpow, _TINY)
+    for v in range(out.shape[0]):
+        _adsr_row(out[v], attack_s[v], decay_s[v], sustain[v], release_s[v], hold_n[v], sample_rate, qpow)
 
 
 def adsr(
@@ -927,26 +930,24 @@ FM_MAX_FEEDBACK = 1.6
 def _fm_kernel(freq_hz, level, attack_s, decay_s, sustain, release_s, feedback, mod, carrier, hold_n, sample_rate, out):
     # Phases are 32-bit fixed point (cycles x 2**32) held in int64: the chain
     # of four dependent lookups per sample is then about four times shorter
-    # than with float phases and floor().
+    # than with float phases and floor(). Envelopes are rendered first by the
+    # vectorised ADSR, so the operator loop only reads them.
     n, ns = out.shape
     to_fix = PHASE_ONE
     idx = FM_MAX_INDEX / (2.0 * math.pi) * to_fix
+    env = np.zeros((4, ns), dtype=np.float32)
+    qpow = np.empty(CONTROL_BLOCK)
+    inc = np.empty(4, dtype=np.int64)
+    lev = np.empty(4)
     for v in range(n):
-        inc = np.empty(4, dtype=np.int64)
-        lev = np.empty(4)
-        ca = np.empty(4)
-        cd = np.empty(4)
-        cr = np.empty(4)
         n_car = 0.0
         for k in range(4):
             f = min(freq_hz[v, k] / sample_rate, 0.5)
             inc[k] = np.int64(f * to_fix)
             # An operator above 0.45 of the sample rate would only alias: it is muted.
             lev[k] = level[v, k] if f < 0.45 else 0.0
-            a, d, r = env_coefs(attack_s[v, k], decay_s[v, k], release_s[v], sample_rate)
-            ca[k] = a
-            cd[k] = d
-            cr[k] = r
+            if lev[k] > 0.0:
+                _adsr_row(env[k], attack_s[v, k], decay_s[v, k], sustain[v, k], release_s[v], hold_n[v], sample_rate, qpow)
             n_car += carrier[v, k]
         fb = 0.5 * feedback[v] * FM_MAX_FEEDBACK / (2.0 * math.pi) * to_fix
         gain = 1.0 / max(n_car, 1.0)
@@ -954,33 +955,26 @@ def _fm_kernel(freq_hz, level, attack_s, decay_s, sustain, release_s, feedback, 
         m01, m02, m03, m12, m13, m23 = m[0, 1] * idx, m[0, 2] * idx, m[0, 3] * idx, m[1, 2] * idx, m[1, 3] * idx, m[2, 3] * idx
         c0, c1, c2, c3 = carrier[v, 0] * gain, carrier[v, 1] * gain, carrier[v, 2] * gain, carrier[v, 3] * gain
         l0, l1, l2, l3 = lev[0], lev[1], lev[2], lev[3]
-        s0, s1, s2, s3 = sustain[v, 0], sustain[v, 1], sustain[v, 2], sustain[v, 3]
         i0, i1, i2, i3 = inc[0], inc[1], inc[2], inc[3]
-        e0 = e1 = e2 = e3 = 0.0
-        t0 = t1 = t2 = t3 = 0
         p0 = p1 = p2 = p3 = np.int64(0)
         y1 = y2 = 0.0
-        h = hold_n[v]
+        e0, e1, e2, e3 = env[0], env[1], env[2], env[3]
         row = out[v]
         # An operator at level 0 outputs exact zeros: skip it (cheap 2-operator patches).
         on0, on1, on2, on3 = l0 > 0.0, l1 > 0.0, l2 > 0.0, l3 > 0.0
         o0 = o1 = o2 = o3 = 0.0
         for i in range(ns):
             if on3:
-                e3, t3 = env_step(e3, t3, i, h, ca[3], cd[3], s3, cr[3])
                 r3 = sine_fixed(p3 + np.int64(fb * (y1 + y2)))
                 y2 = y1
                 y1 = r3
-                o3 = r3 * e3 * l3
+                o3 = r3 * e3[i] * l3
             if on2:
-                e2, t2 = env_step(e2, t2, i, h, ca[2], cd[2], s2, cr[2])
-                o2 = sine_fixed(p2 + np.int64(m23 * o3)) * e2 * l2
+                o2 = sine_fixed(p2 + np.int64(m23 * o3)) * e2[i] * l2
             if on1:
-                e1, t1 = env_step(e1, t1, i, h, ca[1], cd[1], s1, cr[1])
-                o1 = sine_fixed(p1 + np.int64(m12 * o2 + m13 * o3)) * e1 * l1
+                o1 = sine_fixed(p1 + np.int64(m12 * o2 + m13 * o3)) * e1[i] * l1
             if on0:
-                e0, t0 = env_step(e0, t0, i, h, ca[0], cd[0], s0, cr[0])
-                o0 = sine_fixed(p0 + np.int64(m01 * o1 + m02 * o2 + m03 * o3)) * e0 * l0
+                o0 = sine_fixed(p0 + np.int64(m01 * o1 + m02 * o2 + m03 * o3)) * e0[i] * l0
             row[i] = c0 * o0 + c1 * o1 + c2 * o2 + c3 * o3
             p0 = (p0 + i0) & PHASE_MASK
             p1 = (p1 + i1) & PHASE_MASK
