@@ -909,6 +909,32 @@ def keytrack(cutoff_hz: np.ndarray, f0_hz: np.ndarray, amount: np.ndarray) -> np
     return np.asarray(cutoff_hz) * (np.asarray(f0_hz) / KEYTRACK_REF_HZ) ** np.asarray(amount)
 
 
+def clip_params(p: dict, bounds: dict) -> dict:
+    """Per-voice parameters clipped to their ranges, NaN mapped to the low end.
+
+    Genomes always map inside the ranges; this guards renders from physical
+    values given directly (presets are validated, direct calls are not).
+
+    Parameters
+    ----------
+    p
+        Name to ``(n_voices,)`` array.
+    bounds
+        Name to ``(low, high)``.
+
+    Returns
+    -------
+    dict
+        Name to a new float64 ``(n_voices,)`` array.
+    """
+    out = {}
+    for name, x in p.items():
+        low, high = bounds[name]
+        x = np.asarray(x, dtype=np.float64)
+        out[name] = np.clip(np.where(np.isnan(x), low, x), low, high)
+    return out
+
+
 def chunks(n: int, size: int = 32):
     """Slices cutting ``range(n)`` into runs of ``size`` (bounds a render's memory)."""
     for start in range(0, n, size):

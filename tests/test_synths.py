@@ -296,3 +296,12 @@ def test_scalar_and_per_voice_f0_and_hold():
     assert np.array_equal(a, b)
     c = synth.render(g, np.array([110.0, 220.0, 440.0]), 2000, SR)
     assert not np.array_equal(c[0], c[1])
+
+
+@pytest.mark.parametrize("name", SYNTH_ORDER)
+def test_out_of_range_or_nan_physical_values_are_clipped_not_crashing(name):
+    synth = get_synth(name)
+    names = synth.params.names
+    for val in (np.nan, 1e9, -1e9):
+        y = synth.render_physical({k: val for k in names}, 220.0, 1000, SR)
+        assert np.all(np.isfinite(y)) and np.abs(y).max() <= 1.0

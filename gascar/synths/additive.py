@@ -34,6 +34,9 @@ PARAMS = ParamSpace(
     ]
 )
 
+#: Physical range of every parameter; renders clip values given directly to it.
+_BOUNDS = {spec.name: (spec.low, spec.high) for spec in PARAMS}
+
 
 def q_to_resonance(q: np.ndarray) -> np.ndarray:
     """The :func:`gascar.dsp.svf` resonance (0..1) giving filter quality ``q``."""
@@ -50,6 +53,7 @@ class Additive(Synth):
     params = PARAMS
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s):
+        p = dsp.clip_params(p, _BOUNDS)
         n = len(f0_hz)
         out = np.empty((n, n_samples), dtype=np.float32)
         noise = dsp.white_noise(n_samples)

@@ -86,6 +86,9 @@ PARAMS = ParamSpace(
     ]
 )
 
+#: Physical range of every parameter; renders clip values given directly to it.
+_BOUNDS = {spec.name: (spec.low, spec.high) for spec in PARAMS}
+
 
 @register
 class FM(Synth):
@@ -97,6 +100,7 @@ class FM(Synth):
     params = PARAMS
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s):
+        p = dsp.clip_params(p, _BOUNDS)
         n = len(f0_hz)
         ks = range(1, dsp.N_OPERATORS + 1)
 

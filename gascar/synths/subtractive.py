@@ -45,6 +45,9 @@ PARAMS = ParamSpace(
     ]
 )
 
+#: Physical range of every parameter; renders clip values given directly to it.
+_BOUNDS = {spec.name: (spec.low, spec.high) for spec in PARAMS}
+
 
 _C = {name: i for i, name in enumerate(PARAMS.names)}
 (OSC1_WAVE, OSC2_WAVE, PULSE_WIDTH, OSC2_ST, OSC2_CENTS, OSC_MIX, NOISE, FTYPE, CUTOFF, RES, KEYTRACK, FENV_OCT, FATT, FDEC, FSUS, FREL,
@@ -65,8 +68,8 @@ def _kernel(P, f0_hz, hold_n, noise, tables, top, frames, sample_rate, out):
     cb = dsp.CONTROL_BLOCK
     one = dsp.PHASE_ONE
     for v in range(n):
-        w1 = int(P[v, OSC1_WAVE])
-        w2 = int(P[v, OSC2_WAVE])
+        w1 = min(max(int(P[v, OSC1_WAVE]), 0), 3)
+        w2 = min(max(int(P[v, OSC2_WAVE]), 0), 3)
         pw = min(max(P[v, PULSE_WIDTH], 0.02), 0.98)
         lag = np.int64((1.0 - pw) * one)
         fr1 = frames[w1]
@@ -170,8 +173,10 @@ class Subtractive(Synth):
     params = PARAMS
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s):
+        p = dsp.clip_params(p, _BOUNDS)
         n = len(f0_hz)
-        P = np.ascontiguousarray(np.stack([p[name] for name in PARAMS.names], axis=1))
+        # NaN parameters (possible through render_physical) must not reach table indices.
+        P = np.nan_to_num(np.stack([p[name] for name in PARAMS.names], axis=1))
         hold_n = np.round(hold_s * sample_rate).astype(np.int64)
         tables, top = dsp.mipmaps()
         out = np.empty((n, n_samples), dtype=np.float32)

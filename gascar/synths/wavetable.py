@@ -38,6 +38,9 @@ PARAMS = ParamSpace(
     ]
 )
 
+#: Physical range of every parameter; renders clip values given directly to it.
+_BOUNDS = {spec.name: (spec.low, spec.high) for spec in PARAMS}
+
 
 (POS, POS_ENV, POS_DEC, UNISON, LFO_RATE, LFO_POS, LFO_PITCH, FTYPE, CUTOFF, RES, KEYTRACK, FENV_OCT, FATT, FDEC, FSUS,
  ATT, DEC, SUS, REL, GAIN) = range(len(PARAMS.names))
@@ -139,8 +142,10 @@ class Wavetable(Synth):
     params = PARAMS
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s):
+        p = dsp.clip_params(p, _BOUNDS)
         n = len(f0_hz)
-        P = np.ascontiguousarray(np.stack([p[name] for name in PARAMS.names], axis=1))
+        # NaN parameters (possible through render_physical) must not reach table indices.
+        P = np.nan_to_num(np.stack([p[name] for name in PARAMS.names], axis=1))
         hold_n = np.round(hold_s * sample_rate).astype(np.int64)
         tables, top = dsp.mipmaps()
         out = np.empty((n, n_samples), dtype=np.float32)
