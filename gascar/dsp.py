@@ -1073,62 +1073,66 @@ _RENORM_BLOCK = 1024
 
 @njit(cache=True, fastmath={"reassoc"})
 def _partial_kernel(freq_hz, amp, decay_s, sustain, sample_rate, out):
-    # Each partial is a complex rotator z <- z * w (no sin per sample); the
-    # inner loop runs over partials, which the compiler vectorises (the
-    # "reassoc" flag lets it reorder only the sum over partials).
+    # Each partial is one or two complex rotators z <- z * w, amplitude and
+    # decay folded in (a steady one of magnitude a * sustain, a decaying one
+    # of magnitude a * (1 - sustain) whose w has modulus r < 1), so a sample
+    # costs four multiplies per rotator and no sin. The inner loop runs over
+    # rotators, which the compiler vectorises (the "reassoc" flag lets it
+    # reorder only the sum over rotators).
     n, ns = out.shape
-    kmax = freq_hz.shape[1]
+    kmax = 2 * freq_hz.shape[1]
     re = np.empty(kmax, dtype=np.float32)
     im = np.empty(kmax, dtype=np.float32)
     wr = np.empty(kmax, dtype=np.float32)
     wi = np.empty(kmax, dtype=np.float32)
-    d = np.empty(kmax, dtype=np.float32)
-    r = np.empty(kmax, dtype=np.float32)
-    a = np.empty(kmax, dtype=np.float32)
+    mag = np.empty(kmax)  # expected modulus, tracked in float64 to renormalise drift
+    fall = np.empty(kmax)  # modulus factor per renormalisation block
     for v in range(n):
         kn = 0
-        for k in range(kmax):
+        s = min(max(sustain[v], 0.0), 1.0)
+        floor = 1e-6 * max(np.max(amp[v]), 1e-6)  # 120 dB below the loudest partial
+        for k in range(freq_hz.shape[1]):
             f = freq_hz[v, k]
-            if f <= 0.0 or f >= 0.45 * sample_rate or amp[v, k] <= 0.0:
+            if not (f > 0.0 and f < 0.45 * sample_rate and amp[v, k] > 0.0):
                 continue
             w = 2.0 * math.pi * f / sample_rate
-            re[kn] = 1.0  # z = exp(i 0): every partial starts at sine phase 0
-            im[kn] = 0.0
-            wr[kn] = math.cos(w)
-            wi[kn] = math.sin(w)
-            d[kn] = 1.0
-            r[kn] = math.exp(-LOG_1E3 / max(decay_s[v, k] * sample_rate, 1.0))
-            a[kn] = amp[v, k]
-            kn += 1
-        s = np.float32(sustain[v])
-        s1 = np.float32(1.0) - s
-        tiny = np.float32(1e-15)
-        zero = np.float32(0.0)
-        for i in range(ns):
-            acc = np.float32(0.0)
-            for k in range(kn):
-                xr = re[k]
-                xi = im[k]
-                acc += xi * a[k] * (s + s1 * d[k])
-                re[k] = xr * wr[k] - xi * wi[k]
-                im[k] = xr * wi[k] + xi * wr[k]
-                dk = d[k] * r[k]
-                d[k] = dk if dk > tiny else zero
-            out[v, i] = acc
-            if i % _RENORM_BLOCK == _RENORM_BLOCK - 1:
+            r = math.exp(-LOG_1E3 / max(decay_s[v, k] * sample_rate, 1.0))
+            for steady in (True, False):
+                m = amp[v, k] * (s if steady else 1.0 - s)
+                if m <= 0.0:
+                    continue
+                q = 1.0 if steady else r
+                re[kn] = m  # z = m exp(i 0): every partial starts at sine phase 0
+                im[kn] = 0.0
+                wr[kn] = q * math.cos(w)
+                wi[kn] = q * math.sin(w)
+                mag[kn] = m
+                fall[kn] = q**_RENORM_BLOCK
+                kn += 1
+        for b in range(0, ns, _RENORM_BLOCK):
+            for i in range(b, min(b + _RENORM_BLOCK, ns)):
+                acc = np.float32(0.0)
                 for k in range(kn):
-                    g = np.float32(1.5) - np.float32(0.5) * (re[k] * re[k] + im[k] * im[k])
-                    re[k] *= g
-                    im[k] *= g
-                if s == zero:
-                    # Partials that have decayed by 120 dB are dropped (the last one takes their place).
-                    k = 0
-                    while k < kn:
-                        if d[k] < np.float32(1e-6):
-                            kn -= 1
-                            re[k], im[k], wr[k], wi[k], d[k], r[k], a[k] = re[kn], im[kn], wr[kn], wi[kn], d[kn], r[kn], a[kn]
-                        else:
-                            k += 1
+                    xr = re[k]
+                    xi = im[k]
+                    acc += xi
+                    re[k] = xr * wr[k] - xi * wi[k]
+                    im[k] = xr * wi[k] + xi * wr[k]
+                out[v, i] = acc
+            # Renormalise float32 drift to the expected modulus; drop rotators 120 dB down.
+            k = 0
+            while k < kn:
+                mag[k] *= fall[k]
+                if mag[k] < floor:
+                    kn -= 1
+                    re[k], im[k], wr[k], wi[k], mag[k], fall[k] = re[kn], im[kn], wr[kn], wi[kn], mag[kn], fall[kn]
+                    continue
+                cur = math.sqrt(float(re[k]) * re[k] + float(im[k]) * im[k])
+                if cur > 0.0:
+                    g = mag[k] / cur
+                    re[k] = re[k] * g
+                    im[k] = im[k] * g
+                k += 1
 
 
 def partial_bank(
@@ -1139,8 +1143,8 @@ def partial_bank(
     Partial ``k`` of voice ``v`` is ``amp[v, k] * sin(2 pi f t) *
     (sustain + (1 - sustain) * 10 ** (-3 t / decay_s[v, k]))``. Partials at or
     above 0.45 of the sample rate, or with zero amplitude, are skipped (no
-    aliasing, no cost); with ``sustain`` 0, partials are dropped once they
-    have decayed by 120 dB.
+    aliasing, no cost); decaying parts are dropped once 120 dB below the
+    loudest partial's amplitude.
 
     Parameters
     ----------
