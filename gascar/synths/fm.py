@@ -62,9 +62,9 @@ def _op_specs(k: int) -> list[ParamSpec]:
     return [
         ParamSpec(f"op{k}_ratio_coarse", 0, 16, scale="integer", unit="ratio", default=1 if k in (1, 2) else 2,
                   description=f"Whole-number frequency ratio of operator {k} to the note (0 means 0.5)."),
-        ParamSpec(f"op{k}_ratio_fine", 0.0, 1.0, scale="curve", curve=2.0, unit="ratio", default=0.0,
+        ParamSpec(f"op{k}_ratio_fine", 0.0, 1.0, scale="curve", curve=3.0, unit="ratio", default=0.0,
                   description=f"Fractional detune of operator {k}: its ratio is coarse x (1 + fine); non-zero is inharmonic."),
-        ParamSpec(f"op{k}_level", 0.0, 1.0, scale="curve", curve=1.5, default=1.0 if carrier_like else 0.3,
+        ParamSpec(f"op{k}_level", 0.0, 1.0, scale="curve", curve=2.0, default=1.0 if carrier_like else 0.3,
                   description=f"Output of operator {k}: loudness as a carrier, modulation index (up to 8 rad) as a modulator."),
         ParamSpec(f"op{k}_attack_s", 0.001, 2.0, scale="log", unit="s", default=0.003, description=f"Attack of operator {k}."),
         ParamSpec(f"op{k}_decay_s", 0.01, 20.0, scale="log", unit="s", default=1.0, description=f"Decay (T60) of operator {k} towards its sustain."),
