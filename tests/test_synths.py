@@ -305,3 +305,85 @@ def test_out_of_range_or_nan_physical_values_are_clipped_not_crashing(name):
     for val in (np.nan, 1e9, -1e9):
         y = synth.render_physical({k: val for k in names}, 220.0, 1000, SR)
         assert np.all(np.isfinite(y)) and np.abs(y).max() <= 1.0
+
+
+# -- presets sound like their names --------------------------------------------------------------------------
+
+
+def _preset_audio(stem):
+    preset = Preset.load(PRESETS / f"{stem}.json")
+    return preset, preset.render_audio().astype(np.float64)
+
+
+def _t_to_db_below_peak(y, db, hop=256):
+    """Seconds from the RMS peak until the level first falls ``db`` below it."""
+    r = rms_frames(y, hop)
+    k = int(np.argmax(r))
+    below = np.flatnonzero(20 * np.log10(r[k:] / r[k] + 1e-12) < -db)
+    return (below[0] if len(below) else len(r) - k) * hop / SR
+
+
+def _peak_partials(y, f0, n=6):
+    p = np.abs(np.fft.rfft(y[: 2**14] * np.hanning(2**14)))
+    f = np.fft.rfftfreq(2**14, 1 / SR)
+    peaks = [i for i in range(2, len(p) - 2) if p[i] == p[i - 2 : i + 3].max() and f[i] > 0.5 * f0]
+    top = sorted(peaks, key=lambda i: -p[i])[:n]
+    return f[top] / f0
+
+
+@pytest.mark.parametrize("stem", [p.stem for p in sorted(PRESETS.glob("*-kick.json"))])
+def test_kick_presets_drop_in_pitch_and_die_fast(stem):
+    preset, y = _preset_audio(stem)
+    f0 = preset.render.f0_hz
+    zc_early = np.count_nonzero(np.diff(np.sign(y[:441]))) / 0.02 / 2
+    assert zc_early > 2 * f0
+    assert _t_to_db_below_peak(y, 40) < 0.6
+
+
+@pytest.mark.parametrize("stem", [p.stem for p in sorted(PRESETS.glob("*-bell.json"))])
+def test_bell_presets_are_inharmonic_and_ring(stem):
+    preset, y = _preset_audio(stem)
+    ratios = _peak_partials(y, preset.render.f0_hz)
+    assert np.any(np.abs(ratios - np.round(ratios)) > 0.1)
+    assert _t_to_db_below_peak(y, 20) > 0.8
+
+
+@pytest.mark.parametrize("stem", [p.stem for p in sorted(PRESETS.glob("*-pad.json"))] + ["modular-strings"])
+def test_pad_presets_swell_slowly(stem):
+    _, y = _preset_audio(stem)
+    assert np.argmax(rms_frames(y)) * 256 / SR > 0.2
+
+
+@pytest.mark.parametrize("stem", [p.stem for p in sorted(PRESETS.glob("*-pluck.json"))] + ["additive-marimba", "fm-epiano", "additive-piano"])
+def test_plucked_and_struck_presets_peak_at_once_and_decay(stem):
+    preset, y = _preset_audio(stem)
+    assert np.argmax(rms_frames(y)) * 256 / SR < 0.1
+    r = rms_frames(y)
+    hold_frame = int((preset.render.hold_s or 1.0) * SR / 256) - 2
+    assert r[hold_frame] < 0.5 * r.max()
+
+
+@pytest.mark.parametrize("stem", [p.stem for p in sorted(PRESETS.glob("*-organ.json"))])
+def test_organ_presets_sustain_then_stop(stem):
+    preset, y = _preset_audio(stem)
+    r = rms_frames(y)
+    hold = int(preset.render.hold_s * SR / 256)
+    steady = r[int(0.2 * SR / 256) : hold - 2]
+    assert steady.min() > 0.7 * steady.max()
+    assert r[min(len(r) - 1, hold + int(0.25 * SR / 256))] < 0.01 * r.max()
+    ratios = _peak_partials(y, preset.render.f0_hz)
+    assert np.all(np.abs(ratios * 2 - np.round(ratios * 2)) < 0.05)  # harmonic (sub-octave allowed)
+
+
+@pytest.mark.parametrize("stem", [p.stem for p in sorted(PRESETS.glob("*-bass.json"))])
+def test_bass_presets_are_low_and_dark(stem):
+    preset, y = _preset_audio(stem)
+    assert preset.render.f0_hz < 100.0
+    assert centroid_hz(y) < 400.0
+
+
+def test_hihat_preset_is_bright_noise():
+    _, y = _preset_audio("modular-hihat")
+    p = np.abs(np.fft.rfft(y)) ** 2 + 1e-20
+    assert centroid_hz(y) > 4000.0
+    assert np.exp(np.log(p).mean()) / p.mean() > 0.01  # spectral flatness: noise-like
