@@ -424,7 +424,17 @@ _MIPMAPS: list = []
 
 
 def mipmaps() -> tuple[np.ndarray, np.ndarray]:
-    # Built once per process from constants (about 1 MB); callers must not write to it.
+    """The shared mipmapped frames and their top harmonics, for the compiled kernels.
+
+    Built once per process from constants (about 1.2 MB) and shared, not
+    copied: callers must not write to them (:func:`wavetable_frames` returns
+    a copy).
+
+    Returns
+    -------
+    tables : ndarray, shape (WAVETABLE_LEVELS, n_frames, WAVETABLE_SIZE + 1), float32
+    top_harmonic : ndarray, shape (WAVETABLE_LEVELS,), int64
+    """
     if not _MIPMAPS:
         spec = frame_spectra()
         top = mipmap_harmonics()
