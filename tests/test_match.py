@@ -159,3 +159,17 @@ def test_match_rejects_bad_settings(standin, target_wav):
         gm.match(target_wav, budget=0)
     with pytest.raises(EvolutionError, match="top"):
         gm.MatchOutputs(top=0)
+
+
+def test_time_limit_generations_and_plain_ga_top(standin, target_wav, tmp_path):
+    quick = gm.match(target_wav, synth="subtractive", budget=100_000, time_limit_s=0.5, seed=1, n_jobs=1, handle_signals=False)
+    assert quick.stop_reason == "time" and quick.evaluations < 100_000
+    few = gm.match(target_wav, synth="subtractive", budget=100_000, generations=3, population=8, seed=1, n_jobs=1,
+                   handle_signals=False)
+    assert len(few.history) == 3 and 8 < few.evaluations <= 24 and few.stop_reason == "generations"
+    outputs = gm.MatchOutputs(preset=tmp_path / "ga.preset.json", top=3)
+    ga = gm.match(target_wav, synth="subtractive", engine="ga", budget=300, seed=1, n_jobs=1, outputs=outputs, handle_signals=False)
+    assert len(ga.others) >= 2
+    params = {tuple(sorted(p.params.items())) for p in [ga.preset, *ga.others[:2]]}
+    assert len(params) == 3
+    assert [p.name for p in ga.files] == ["ga.preset.json", "ga.2.preset.json", "ga.3.preset.json"]
