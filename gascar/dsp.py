@@ -11,10 +11,12 @@ samples: pitch is interpolated linearly in between, filter coefficients are
 held for the block. Sines and single-cycle tables are read with 32-bit
 fixed-point phases (wrapping is free, no ``floor``).
 
-Besides the array functions, the small compiled scalar helpers
-(:func:`env_step`, :func:`svf_tick`, :func:`table_read`, :func:`softclip` ...)
-are the building blocks of the synths' fused per-voice kernels, so a synth
-can run a whole voice in one pass without intermediate arrays.
+Besides the array functions, small compiled scalar helpers (:func:`env_step`,
+:func:`svf_tick`, :func:`table_read`, :func:`softclip` ...) build the fused
+per-voice kernels :func:`subtractive_voices` and :func:`wavetable_voices`,
+which render a whole voice in one pass without intermediate arrays. They live
+here, beside the helpers they inline, because numba's on-disk cache does not
+notice changes to functions called from other files.
 
 Conventions: times are in seconds (``attack_s``), frequencies in Hz
 (``cutoff_hz``), pitch offsets in semitones (``_st``), cutoff offsets in
@@ -1306,3 +1308,270 @@ def wavetable_osc(
     _wavetable_kernel(tables, top, f, pos, _signal(pitch_st, n, int(n_samples)),
                       np.ascontiguousarray(np.broadcast_to(dc, (n,))), float(sample_rate), out)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# fused voices (one pass per voice, no intermediate arrays)
+
+#: Parameter columns of :func:`subtractive_voices` (the subtractive synth's parameter names, in this order).
+SUBTRACTIVE_COLUMNS = (
+    "osc1_wave",
+    "osc2_wave",
+    "pulse_width",
+    "osc2_semitones",
+    "osc2_detune_cents",
+    "osc_mix",
+    "noise_level",
+    "filter_type",
+    "cutoff_hz",
+    "resonance",
+    "filter_keytrack",
+    "filter_env_oct",
+    "filter_attack_s",
+    "filter_decay_s",
+    "filter_sustain",
+    "filter_release_s",
+    "attack_s",
+    "decay_s",
+    "sustain",
+    "release_s",
+    "lfo_rate_hz",
+    "lfo_shape",
+    "lfo_to_pitch_st",
+    "lfo_to_cutoff_oct",
+    "lfo_to_amp",
+    "pitch_env_st",
+    "pitch_env_decay_s",
+    "drive_db",
+    "gain_db",
+)
+(
+    _S_OSC1_WAVE, _S_OSC2_WAVE, _S_PULSE_WIDTH, _S_OSC2_ST, _S_OSC2_CENTS, _S_OSC_MIX, _S_NOISE, _S_FTYPE,
+    _S_CUTOFF, _S_RES, _S_KEYTRACK, _S_FENV_OCT, _S_FATT, _S_FDEC, _S_FSUS, _S_FREL, _S_ATT, _S_DEC, _S_SUS,
+    _S_REL, _S_LFO_RATE, _S_LFO_SHAPE, _S_LFO_PITCH, _S_LFO_CUT, _S_LFO_AMP, _S_PENV_ST, _S_PENV_DEC,
+    _S_DRIVE, _S_GAIN,
+) = range(29)
+
+
+@njit(cache=True)
+def subtractive_voices(P, f0_hz, hold_n, noise, tables, top, sample_rate, out):
+    """Fused voice loop: oscillators, noise, filter, amplifier, LFO, drive (one pass per voice).
+
+    Modulators (filter and pitch envelopes, LFO) are evaluated exactly every
+    CONTROL_BLOCK samples; pitch and tremolo are interpolated linearly between
+    those points, filter coefficients are held per block (from the mean
+    cutoff gain); the amp envelope runs per sample.
+    """
+    n, ns = out.shape
+    cb = CONTROL_BLOCK
+    one = PHASE_ONE
+    for v in range(n):
+        w1 = min(max(int(P[v, _S_OSC1_WAVE]), 0), 3)
+        w2 = min(max(int(P[v, _S_OSC2_WAVE]), 0), 3)
+        pw = min(max(P[v, _S_PULSE_WIDTH], 0.02), 0.98)
+        lag = np.int64((1.0 - pw) * one)
+        fr1 = _SAW_FRAME if w1 <= 1 else (_TRIANGLE_FRAME if w1 == 2 else _SINE_FRAME)
+        fr2 = _SAW_FRAME if w2 <= 1 else (_TRIANGLE_FRAME if w2 == 2 else _SINE_FRAME)
+        mix = P[v, _S_OSC_MIX]
+        g1 = 1.0 - mix
+        use2 = mix > 0.0
+        nl = P[v, _S_NOISE]
+        mode = int(P[v, _S_FTYPE])
+        k = svf_k(P[v, _S_RES])
+        cut0 = P[v, _S_CUTOFF] * (f0_hz[v] / KEYTRACK_REF_HZ) ** P[v, _S_KEYTRACK]
+        fenv_oct = P[v, _S_FENV_OCT]
+        base1 = f0_hz[v] / sample_rate
+        base2 = base1 * 2.0 ** (P[v, _S_OSC2_ST] / 12.0 + P[v, _S_OSC2_CENTS] / 1200.0)
+        h = hold_n[v]
+        fca, fcd, fcr = env_coefs(P[v, _S_FATT], P[v, _S_FDEC], P[v, _S_FREL], sample_rate)
+        fsus = P[v, _S_FSUS]
+        aca, acd, acr = env_coefs(P[v, _S_ATT], P[v, _S_DEC], P[v, _S_REL], sample_rate)
+        asus = P[v, _S_SUS]
+        pst = P[v, _S_PENV_ST]
+        pc = math.exp(-LOG_1E3 / max(P[v, _S_PENV_DEC] * sample_rate, 1.0))
+        linc = np.int64(P[v, _S_LFO_RATE] / sample_rate * one)
+        ltri = P[v, _S_LFO_SHAPE] >= 0.5
+        lp_st = P[v, _S_LFO_PITCH]
+        lc_oct = P[v, _S_LFO_CUT]
+        ld = 0.5 * P[v, _S_LFO_AMP]
+        dg = 10.0 ** ((P[v, _S_DRIVE] - 20.0) / 20.0)
+        dnorm = 1.0 / softclip(dg)
+
+        # modulator state at sample index m (starts at 0)
+        fe, fst = env_step(0.0, 0, 0, h, fca, fcd, fsus, fcr)
+        pe = 1.0
+        lph = np.int64(0)
+        lv = lfo_value(lph, ltri)
+        pitch = pst * pe + lp_st * lv
+        c_inc1 = min(max(base1 * 2.0 ** (pitch / 12.0), 1e-7), 0.49)
+        c_inc2 = min(max(base2 * 2.0 ** (pitch / 12.0), 1e-7), 0.49)
+        c_g = svf_g(cut0 * 2.0 ** (fenv_oct * fe + lc_oct * lv), sample_rate)
+        c_trem = 1.0 - ld + ld * lv
+
+        p1 = np.int64(0)
+        p2 = np.int64(0)
+        ic1 = 0.0
+        ic2 = 0.0
+        ae = 0.0
+        ast = 0
+        for b in range(0, ns, cb):
+            # advance the modulators one block ahead
+            for j in range(b + 1, b + cb + 1):
+                fe, fst = env_step(fe, fst, j, h, fca, fcd, fsus, fcr)
+            pe *= pc ** cb
+            if pe < 1e-15:
+                pe = 0.0  # no subnormals
+            lph = (lph + linc * cb) & PHASE_MASK
+            lv = lfo_value(lph, ltri)
+            pitch = pst * pe + lp_st * lv
+            n_inc1 = min(max(base1 * 2.0 ** (pitch / 12.0), 1e-7), 0.49)
+            n_inc2 = min(max(base2 * 2.0 ** (pitch / 12.0), 1e-7), 0.49)
+            n_g = svf_g(cut0 * 2.0 ** (fenv_oct * fe + lc_oct * lv), sample_rate)
+            n_trem = 1.0 - ld + ld * lv
+
+            i1 = np.int64(c_inc1 * one)
+            s1 = (np.int64(n_inc1 * one) - i1) // cb
+            i2 = np.int64(c_inc2 * one)
+            s2 = (np.int64(n_inc2 * one) - i2) // cb
+            t1 = tables[mipmap_level(max(c_inc1, n_inc1), top), fr1]
+            t2 = tables[mipmap_level(max(c_inc2, n_inc2), top), fr2]
+            a1, a2, a3 = svf_coefs(0.5 * (c_g + n_g), k)
+            trem = c_trem
+            ts = (n_trem - c_trem) / cb
+            for i in range(b, min(b + cb, ns)):
+                o = table_read(t1, p1)
+                if w1 == 1:
+                    o -= table_read(t1, p1 + lag)
+                x = g1 * o
+                if use2:
+                    o = table_read(t2, p2)
+                    if w2 == 1:
+                        o -= table_read(t2, p2 + lag)
+                    x += mix * o
+                    p2 = (p2 + i2) & PHASE_MASK
+                    i2 += s2
+                x += nl * noise[i]
+                y, ic1, ic2 = svf_tick(x, ic1, ic2, a1, a2, a3, k, mode)
+                ae, ast = env_step(ae, ast, i, h, aca, acd, asus, acr)
+                y *= ae * trem
+                out[v, i] = softclip(dg * y) * dnorm
+                p1 = (p1 + i1) & PHASE_MASK
+                i1 += s1
+                trem += ts
+            c_inc1, c_inc2, c_g, c_trem = n_inc1, n_inc2, n_g, n_trem
+
+
+#: Parameter columns of :func:`wavetable_voices` (the wavetable synth's parameter names, in this order).
+WAVETABLE_COLUMNS = (
+    "position",
+    "position_env",
+    "position_decay_s",
+    "unison_detune_cents",
+    "lfo_rate_hz",
+    "lfo_to_position",
+    "lfo_to_pitch_st",
+    "filter_type",
+    "cutoff_hz",
+    "resonance",
+    "filter_keytrack",
+    "filter_env_oct",
+    "filter_attack_s",
+    "filter_decay_s",
+    "filter_sustain",
+    "attack_s",
+    "decay_s",
+    "sustain",
+    "release_s",
+    "gain_db",
+)
+(
+    _W_POS, _W_POS_ENV, _W_POS_DEC, _W_UNISON, _W_LFO_RATE, _W_LFO_POS, _W_LFO_PITCH, _W_FTYPE, _W_CUTOFF,
+    _W_RES, _W_KEYTRACK, _W_FENV_OCT, _W_FATT, _W_FDEC, _W_FSUS, _W_ATT, _W_DEC, _W_SUS, _W_REL, _W_GAIN,
+) = range(20)
+
+
+@njit(cache=True)
+def wavetable_voices(P, f0_hz, hold_n, tables, top, sample_rate, out):
+    """Fused voice loop: scanned wavetable (optionally doubled), filter, amplifier (one pass per voice).
+
+    Modulators (scan and filter envelopes, LFO) are evaluated exactly every
+    CONTROL_BLOCK samples; scan position and pitch are interpolated linearly
+    between those points, filter coefficients are held per block; the amp
+    envelope runs per sample.
+    """
+    n, ns = out.shape
+    cb = CONTROL_BLOCK
+    one = PHASE_ONE
+    last_frame = tables.shape[1] - 1
+    for v in range(n):
+        pos0 = P[v, _W_POS]
+        pos_env = P[v, _W_POS_ENV]
+        pc = math.exp(-LOG_1E3 / max(P[v, _W_POS_DEC] * sample_rate, 1.0))
+        ratio2 = 2.0 ** (P[v, _W_UNISON] / 1200.0)
+        unison = P[v, _W_UNISON] > 0.0
+        linc = np.int64(P[v, _W_LFO_RATE] / sample_rate * one)
+        l_pos = P[v, _W_LFO_POS]
+        l_st = P[v, _W_LFO_PITCH]
+        mode = int(P[v, _W_FTYPE])
+        k = svf_k(P[v, _W_RES])
+        cut0 = P[v, _W_CUTOFF] * (f0_hz[v] / KEYTRACK_REF_HZ) ** P[v, _W_KEYTRACK]
+        fenv_oct = P[v, _W_FENV_OCT]
+        base = f0_hz[v] / sample_rate
+        h = hold_n[v]
+        fca, fcd, fcr = env_coefs(P[v, _W_FATT], P[v, _W_FDEC], P[v, _W_REL], sample_rate)
+        fsus = P[v, _W_FSUS]
+        aca, acd, acr = env_coefs(P[v, _W_ATT], P[v, _W_DEC], P[v, _W_REL], sample_rate)
+        asus = P[v, _W_SUS]
+
+        fe, fst = env_step(0.0, 0, 0, h, fca, fcd, fsus, fcr)
+        pe = 1.0
+        lph = np.int64(0)
+        lv = 0.0
+        c_pos = min(max(pos0 + pos_env * pe + l_pos * lv, 0.0), 1.0) * last_frame
+        c_inc = min(max(base * 2.0 ** (l_st * lv / 12.0), 1e-7), 0.49)
+        c_g = svf_g(cut0 * 2.0 ** (fenv_oct * fe), sample_rate)
+
+        p1 = np.int64(0)
+        p2 = np.int64(one / 3.0)  # the detuned copy starts a third of a cycle later
+        ic1 = 0.0
+        ic2 = 0.0
+        ae = 0.0
+        ast = 0
+        for b in range(0, ns, cb):
+            for j in range(b + 1, b + cb + 1):
+                fe, fst = env_step(fe, fst, j, h, fca, fcd, fsus, fcr)
+            pe *= pc ** cb
+            if pe < 1e-15:
+                pe = 0.0  # no subnormals
+            lph = (lph + linc * cb) & PHASE_MASK
+            lv = lfo_value(lph, False)
+            n_pos = min(max(pos0 + pos_env * pe + l_pos * lv, 0.0), 1.0) * last_frame
+            n_inc = min(max(base * 2.0 ** (l_st * lv / 12.0), 1e-7), 0.49)
+            n_g = svf_g(cut0 * 2.0 ** (fenv_oct * fe), sample_rate)
+
+            i1 = np.int64(c_inc * one)
+            s1 = (np.int64(n_inc * one) - i1) // cb
+            i2 = np.int64(min(c_inc * ratio2, 0.49) * one)
+            s2 = (np.int64(min(n_inc * ratio2, 0.49) * one) - i2) // cb
+            lev = mipmap_level(max(c_inc, n_inc) * (ratio2 if unison else 1.0), top)
+            pos = c_pos
+            ps = (n_pos - c_pos) / cb
+            a1, a2, a3 = svf_coefs(0.5 * (c_g + n_g), k)
+            for i in range(b, min(b + cb, ns)):
+                f = min(int(pos), last_frame - 1)
+                fr = pos - f
+                a = frame_read(tables, lev, f, p1)
+                x = a + fr * (frame_read(tables, lev, f + 1, p1) - a)
+                if unison:
+                    a = frame_read(tables, lev, f, p2)
+                    x = 0.5 * (x + a + fr * (frame_read(tables, lev, f + 1, p2) - a))
+                    p2 = (p2 + i2) & PHASE_MASK
+                    i2 += s2
+                y, ic1, ic2 = svf_tick(x, ic1, ic2, a1, a2, a3, k, mode)
+                ae, ast = env_step(ae, ast, i, h, aca, acd, asus, acr)
+                out[v, i] = y * ae
+                p1 = (p1 + i1) & PHASE_MASK
+                i1 += s1
+                pos += ps
+            c_pos, c_inc, c_g = n_pos, n_inc, n_g
+

@@ -387,3 +387,10 @@ def test_hihat_preset_is_bright_noise():
     p = np.abs(np.fft.rfft(y)) ** 2 + 1e-20
     assert centroid_hz(y) > 4000.0
     assert np.exp(np.log(p).mean()) / p.mean() > 0.01  # spectral flatness: noise-like
+
+
+def test_fused_kernel_columns_cover_the_parameter_spaces():
+    from gascar import dsp
+
+    assert set(dsp.SUBTRACTIVE_COLUMNS) == set(get_synth("subtractive").params.names)
+    assert set(dsp.WAVETABLE_COLUMNS) == set(get_synth("wavetable").params.names)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from numba import njit
 
 from .. import dsp
 from ..params import ParamSpace, ParamSpec
@@ -42,96 +39,6 @@ PARAMS = ParamSpace(
 _BOUNDS = {spec.name: (spec.low, spec.high) for spec in PARAMS}
 
 
-(POS, POS_ENV, POS_DEC, UNISON, LFO_RATE, LFO_POS, LFO_PITCH, FTYPE, CUTOFF, RES, KEYTRACK, FENV_OCT, FATT, FDEC, FSUS,
- ATT, DEC, SUS, REL, GAIN) = range(len(PARAMS.names))
-
-
-@njit(cache=True)
-def _kernel(P, f0_hz, hold_n, tables, top, sample_rate, out):
-    """Fused voice loop: scanned wavetable (optionally doubled), filter, amplifier (one pass per voice).
-
-    Modulators (scan and filter envelopes, LFO) are evaluated exactly every
-    CONTROL_BLOCK samples; scan position and pitch are interpolated linearly
-    between those points, filter coefficients are held per block; the amp
-    envelope runs per sample.
-    """
-    n, ns = out.shape
-    cb = dsp.CONTROL_BLOCK
-    one = dsp.PHASE_ONE
-    last_frame = tables.shape[1] - 1
-    for v in range(n):
-        pos0 = P[v, POS]
-        pos_env = P[v, POS_ENV]
-        pc = math.exp(-dsp.LOG_1E3 / max(P[v, POS_DEC] * sample_rate, 1.0))
-        ratio2 = 2.0 ** (P[v, UNISON] / 1200.0)
-        unison = P[v, UNISON] > 0.0
-        linc = np.int64(P[v, LFO_RATE] / sample_rate * one)
-        l_pos = P[v, LFO_POS]
-        l_st = P[v, LFO_PITCH]
-        mode = int(P[v, FTYPE])
-        k = dsp.svf_k(P[v, RES])
-        cut0 = P[v, CUTOFF] * (f0_hz[v] / dsp.KEYTRACK_REF_HZ) ** P[v, KEYTRACK]
-        fenv_oct = P[v, FENV_OCT]
-        base = f0_hz[v] / sample_rate
-        h = hold_n[v]
-        fca, fcd, fcr = dsp.env_coefs(P[v, FATT], P[v, FDEC], P[v, REL], sample_rate)
-        fsus = P[v, FSUS]
-        aca, acd, acr = dsp.env_coefs(P[v, ATT], P[v, DEC], P[v, REL], sample_rate)
-        asus = P[v, SUS]
-
-        fe, fst = dsp.env_step(0.0, 0, 0, h, fca, fcd, fsus, fcr)
-        pe = 1.0
-        lph = np.int64(0)
-        lv = 0.0
-        c_pos = min(max(pos0 + pos_env * pe + l_pos * lv, 0.0), 1.0) * last_frame
-        c_inc = min(max(base * 2.0 ** (l_st * lv / 12.0), 1e-7), 0.49)
-        c_g = dsp.svf_g(cut0 * 2.0 ** (fenv_oct * fe), sample_rate)
-
-        p1 = np.int64(0)
-        p2 = np.int64(one / 3.0)  # the detuned copy starts a third of a cycle later
-        ic1 = 0.0
-        ic2 = 0.0
-        ae = 0.0
-        ast = 0
-        for b in range(0, ns, cb):
-            for j in range(b + 1, b + cb + 1):
-                fe, fst = dsp.env_step(fe, fst, j, h, fca, fcd, fsus, fcr)
-            pe *= pc ** cb
-            if pe < 1e-15:
-                pe = 0.0  # no subnormals
-            lph = (lph + linc * cb) & dsp.PHASE_MASK
-            lv = dsp.lfo_value(lph, False)
-            n_pos = min(max(pos0 + pos_env * pe + l_pos * lv, 0.0), 1.0) * last_frame
-            n_inc = min(max(base * 2.0 ** (l_st * lv / 12.0), 1e-7), 0.49)
-            n_g = dsp.svf_g(cut0 * 2.0 ** (fenv_oct * fe), sample_rate)
-
-            i1 = np.int64(c_inc * one)
-            s1 = (np.int64(n_inc * one) - i1) // cb
-            i2 = np.int64(min(c_inc * ratio2, 0.49) * one)
-            s2 = (np.int64(min(n_inc * ratio2, 0.49) * one) - i2) // cb
-            lev = dsp.mipmap_level(max(c_inc, n_inc) * (ratio2 if unison else 1.0), top)
-            pos = c_pos
-            ps = (n_pos - c_pos) / cb
-            a1, a2, a3 = dsp.svf_coefs(0.5 * (c_g + n_g), k)
-            for i in range(b, min(b + cb, ns)):
-                f = min(int(pos), last_frame - 1)
-                fr = pos - f
-                a = dsp.frame_read(tables, lev, f, p1)
-                x = a + fr * (dsp.frame_read(tables, lev, f + 1, p1) - a)
-                if unison:
-                    a = dsp.frame_read(tables, lev, f, p2)
-                    x = 0.5 * (x + a + fr * (dsp.frame_read(tables, lev, f + 1, p2) - a))
-                    p2 = (p2 + i2) & dsp.PHASE_MASK
-                    i2 += s2
-                y, ic1, ic2 = dsp.svf_tick(x, ic1, ic2, a1, a2, a3, k, mode)
-                ae, ast = dsp.env_step(ae, ast, i, h, aca, acd, asus, acr)
-                out[v, i] = y * ae
-                p1 = (p1 + i1) & dsp.PHASE_MASK
-                i1 += s1
-                pos += ps
-            c_pos, c_inc, c_g = n_pos, n_inc, n_g
-
-
 @register
 class Wavetable(Synth):
     """A scanned wavetable oscillator (optionally doubled), resonant filter, filter and amp envelopes, LFO."""
@@ -144,10 +51,9 @@ class Wavetable(Synth):
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s):
         p = dsp.clip_params(p, _BOUNDS)
         n = len(f0_hz)
-        # NaN parameters (possible through render_physical) must not reach table indices.
-        P = np.nan_to_num(np.stack([p[name] for name in PARAMS.names], axis=1))
+        P = np.ascontiguousarray(np.stack([p[name] for name in dsp.WAVETABLE_COLUMNS], axis=1))
         hold_n = np.round(hold_s * sample_rate).astype(np.int64)
         tables, top = dsp.mipmaps()
         out = np.empty((n, n_samples), dtype=np.float32)
-        _kernel(P, f0_hz, hold_n, tables, top, float(sample_rate), out)
+        dsp.wavetable_voices(P, f0_hz, hold_n, tables, top, float(sample_rate), out)
         return dsp.finish(out, p["gain_db"], sample_rate)
