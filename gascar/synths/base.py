@@ -129,7 +129,7 @@ class Synth:
             if not np.all(np.isfinite(hold)) or np.any(hold < 0):
                 raise SynthError(f"hold_s must be non-negative and finite, got {hold_s!r}")
         out = self._render(cols, f0, n_samples, sample_rate, hold)
-        out = np.nan_to_num(np.asarray(out, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        out = np.nan_to_num(np.asarray(out, dtype=np.float32), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         np.clip(out, -1.0, 1.0, out=out)
         return out
 
