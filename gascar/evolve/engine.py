@@ -235,7 +235,9 @@ class Evolution:
                 else:
                     self.finish("stalled" if stalled else "budget")
         elif self.phase == "refine":
-            if c.patience is not None and self.since_improved >= c.patience:
+            # Stalled only once every species' best has had its refinement
+            # and the best still did not improve for `patience` iterations.
+            if c.patience is not None and self.since_improved >= c.patience and not self.refine_queue:
                 self.finish("stalled")
             elif self.refiner is None or self.refiner.done:
                 self._next_refiner()
