@@ -1,0 +1,835 @@
+"""Batch matching of a folder: discovery, one job per target, resume, summaries, parallel and Dask runs.
+
+:func:`run_batch` finds every audio file under a folder (recursively),
+matches each with the same :class:`~gascar.match.MatchOptions` as
+``gascar match`` and writes, mirroring the folder tree under ``out_dir``::
+
+    <base>.preset.json     best preset (its match block names the target and its sha256)
+    <base>.render.wav      its render
+    <base>.target.wav      the target as analysed (mono, trimmed, resampled), for reports
+    <base>.history.json    every generation, the options fingerprint; written last,
+                           so it marks the target as complete
+    summary.csv, summary.json
+                           one row per target: synth, fitness and its components,
+                           evaluations, seconds, status and error
+
+``<base>`` is the target's path relative to the batch root without its
+extension (with it, when two files of a folder share a stem).
+
+Resuming
+    A target is complete when its history file, preset and render exist and
+    the history's fingerprint (of the match options, the target's seed and
+    ``top``) and target sha256 equal the current ones; a rerun skips it.
+    An interrupted target continues from ``out_dir/.checkpoints/<base>.ckpt``
+    (written every few generations); its results first go to that folder
+    and are moved into place only once the match is over, so Ctrl-C never
+    leaves an unfinished preset where a finished one belongs.
+
+Seeds
+    Each target's seed comes from the batch seed and the target's relative
+    path only, so results do not depend on the order, the worker or the
+    number of workers. An unseeded batch draws a seed and keeps it in
+    ``summary.json``; reruns reuse it.
+
+Parallelism
+    One target per worker (joblib's loky backend, or its Dask backend on an
+    existing ``distributed`` cluster with ``scheduler``); evaluations inside
+    a target run serially. On a cluster every worker must see the targets
+    and ``out_dir`` at the same paths (a shared filesystem).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .audio import AUDIO_EXTENSIONS, file_sha256
+from .errors import BatchError, GascarError
+from .fileio import write_json, write_text
+from .match import CHECKPOINT_EVERY, MAX_TOP, MatchOptions, MatchOutputs
+
+SUMMARY_FORMAT = "gascar-batch-summary"
+HISTORY_FORMAT = "gascar-match-history"
+FORMAT_VERSION = 1
+#: Folder of ``out_dir`` holding checkpoints and unfinished results.
+CHECKPOINT_DIR = ".checkpoints"
+LOCK_NAME = ".gascar-batch.lock"
+#: Columns of ``summary.csv`` before the fitness components.
+SUMMARY_COLUMNS = ("target", "status", "synth", "fitness")
+#: Columns of ``summary.csv`` after the fitness components.
+SUMMARY_TAIL = ("evaluations", "seconds", "seed", "stop_reason", "reused", "preset", "render", "report", "error")
+#: Statuses of a summary row.
+STATUSES = ("ok", "failed", "interrupted", "pending")
+#: Shortest interval (s) between two summary writes while a batch runs.
+SUMMARY_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """Everything a batch needs besides its folders.
+
+    Attributes
+    ----------
+    match : MatchOptions
+        Options of every target's match; ``match.seed`` is the batch seed
+        (each target's seed is derived from it and the target's path).
+    top : int
+        Presets (and renders) per target, from different species.
+    n_jobs : int or None
+        Targets matched at once (None: all cores); ignored with ``scheduler``.
+    scheduler : str or None
+        Address of a Dask ``distributed`` scheduler (``tcp://host:8786``),
+        or a ``distributed.Client`` (tests).
+    report : bool
+        Write an HTML report per target and ``index.html``.
+    progress : bool
+        Draw a progress bar over targets on stderr.
+    checkpoint_every : int
+        Generations between two checkpoint writes of a target.
+    """
+
+    match: MatchOptions = field(default_factory=MatchOptions)
+    top: int = 1
+    n_jobs: int | None = None
+    scheduler: object = None
+    report: bool = False
+    progress: bool = False
+    checkpoint_every: int = CHECKPOINT_EVERY
+
+    def __post_init__(self) -> None:
+        if isinstance(self.top, bool) or not isinstance(self.top, int) or not 1 <= self.top <= MAX_TOP:
+            raise BatchError(f"top must be between 1 and {MAX_TOP}, got {self.top!r}")
+        if self.n_jobs is not None and (isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int)):
+            raise BatchError(f"n_jobs must be a whole number, got {self.n_jobs!r}")
+        if isinstance(self.scheduler, str) and "://" not in self.scheduler:
+            raise BatchError(f"scheduler must be an address like tcp://host:8786, got {self.scheduler!r}")
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One target of a batch.
+
+    Attributes
+    ----------
+    path : Path
+        Absolute path of the target file.
+    rel : str
+        Its path relative to the batch root, with ``/`` separators.
+    base : str
+        Output name relative to ``out_dir`` without suffix (``sub/kick``).
+    """
+
+    path: Path
+    rel: str
+    base: str
+
+
+@dataclass(frozen=True)
+class TargetFiles:
+    """Where one target's results live inside ``out_dir``."""
+
+    out_dir: Path
+    base: str
+
+    def _p(self, suffix: str, folder: Path | None = None) -> Path:
+        return (folder or self.out_dir) / (self.base + suffix)
+
+    @property
+    def preset(self) -> Path:
+        return self._p(".preset.json")
+
+    @property
+    def render(self) -> Path:
+        return self._p(".render.wav")
+
+    @property
+    def target_copy(self) -> Path:
+        return self._p(".target.wav")
+
+    @property
+    def history(self) -> Path:
+        return self._p(".history.json")
+
+    @property
+    def page(self) -> Path:
+        return self._p(".report.html")
+
+    @property
+    def staging(self) -> Path:
+        """Folder where the match writes before its results are moved into place."""
+        return self.out_dir / CHECKPOINT_DIR
+
+    @property
+    def checkpoint(self) -> Path:
+        return self._p(".ckpt", self.staging)
+
+
+@dataclass(frozen=True)
+class TargetJob:
+    """One target's match, as sent to a worker (plain, picklable data)."""
+
+    item: BatchItem
+    out_dir: Path
+    options: MatchOptions
+    top: int
+    fingerprint: str
+    report: bool
+    checkpoint_every: int
+
+
+@dataclass
+class BatchResult:
+    """What a batch did.
+
+    Attributes
+    ----------
+    rows : list of dict
+        One summary row per target, in discovery order.
+    ignored : int
+        Files under the root that are not audio (by extension) or hidden.
+    seed : int
+        The batch seed (pass it back to repeat the batch).
+    interrupted : int or None
+        The signal that stopped the batch early, if any.
+    summary_json, summary_csv, index : Path or None
+    """
+
+    rows: list
+    ignored: int
+    seed: int
+    interrupted: int | None = None
+    summary_json: Path | None = None
+    summary_csv: Path | None = None
+    index: Path | None = None
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r["status"] == status)
+
+    @property
+    def failed(self) -> list[dict]:
+        return [r for r in self.rows if r["status"] == "failed"]
+
+    @property
+    def reused(self) -> int:
+        return sum(1 for r in self.rows if r["status"] == "ok" and r.get("reused"))
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every target succeeded, 1 when some failed, 128 + signal when interrupted."""
+        if self.interrupted is not None:
+            return 128 + int(self.interrupted)
+        return 1 if self.failed else 0
+
+
+# -- discovery -------------------------------------------------------------------------------------
+
+
+def discover(root: str | os.PathLike, *, exclude: Iterable[str | os.PathLike] = ()) -> tuple[list[BatchItem], list[Path]]:
+    """Audio files under ``root``, recursively, in a stable order.
+
+    Hidden files (names starting with ``.``, such as macOS ``._name.wav``
+    resource forks) count as ignored; hidden folders, symbolic links to
+    folders and everything under ``exclude`` (the output folder) are not
+    entered.
+
+    Parameters
+    ----------
+    root
+        The folder to search.
+    exclude
+        Folders not to enter.
+
+    Returns
+    -------
+    items : list of BatchItem
+        Audio files by extension (:data:`gascar.audio.AUDIO_EXTENSIONS`),
+        sorted by relative path.
+    ignored : list of Path
+        Other files (not audio, or hidden).
+    """
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise BatchError("not a folder; give a folder of sound files", path=root)
+    skip = {Path(p).resolve() for p in exclude}
+    found: list[tuple[str, Path]] = []
+    ignored: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and (here / d).resolve() not in skip)
+        for name in sorted(filenames):
+            p = here / name
+            if name.startswith(".") or p.suffix.lower() not in AUDIO_EXTENSIONS:
+                ignored.append(p)
+            else:
+                found.append((p.relative_to(root).as_posix(), p))
+    found.sort()
+    stems: dict[str, int] = {}
+    for rel, _ in found:
+        key = rel[: -len(Path(rel).suffix)]
+        stems[key] = stems.get(key, 0) + 1
+    items = []
+    for rel, p in found:
+        key = rel[: -len(Path(rel).suffix)]
+        items.append(BatchItem(path=p, rel=rel, base=key if stems[key] == 1 else rel))
+    return items, ignored
+
+
+def target_seed(batch_seed: int, rel: str) -> int:
+    """A target's seed: depends only on the batch seed and its relative path.
+
+    Returns
+    -------
+    int
+        Within [0, 2**63): give it to ``gascar match --seed`` to repeat the target alone.
+    """
+    ss = np.random.SeedSequence(int(batch_seed), spawn_key=(zlib.crc32(rel.encode("utf-8")),))
+    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def fingerprint(options: MatchOptions, top: int) -> str:
+    """Hex digest of everything that decides a target's results (its options with its seed, and ``top``)."""
+    doc = {"options": _plain(asdict(options)), "top": int(top), "format": FORMAT_VERSION}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()[:32]
+
+
+# -- one target ----------------------------------------------------------------------------------------
+
+
+def completed_row(job: TargetJob, sha256: str) -> dict | None:
+    """The summary row of a target finished earlier with the same options and file, else None."""
+    files = TargetFiles(job.out_dir, job.item.base)
+    try:
+        doc = json.loads(files.history.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("format") != HISTORY_FORMAT:
+        return None
+    if doc.get("fingerprint") != job.fingerprint or doc.get("target_sha256") != sha256:
+        return None
+    if not (files.preset.is_file() and files.render.is_file()):
+        return None
+    try:
+        from .preset import Preset
+
+        preset = Preset.load(files.preset)
+    except GascarError:
+        return None
+    if (preset.match or {}).get("target_sha256") != sha256:
+        return None
+    row = dict(doc.get("row") or {})
+    if not row:
+        return None
+    row.update(status="ok", reused=True, error="")
+    row["report"] = _rel(files.page, job.out_dir) if files.page.is_file() else ""
+    return row
+
+
+def run_target(job: TargetJob) -> dict:
+    """Match one target and put its results in place; never raises for a bad target.
+
+    Runs in a worker (or in the calling process). Continues from the
+    target's checkpoint when one exists for the same options and file.
+
+    Returns
+    -------
+    dict
+        The target's summary row; ``status`` is ``"ok"``, ``"failed"``
+        (``error`` says why) or ``"interrupted"`` (its checkpoint was saved).
+    """
+    t0 = time.monotonic()
+    row = _blank_row(job.item.rel, job.options.seed)
+    try:
+        return _run_target(job, row, t0)
+    except GascarError as exc:
+        row.update(status="failed", error=_one_line(str(exc.message)), seconds=round(time.monotonic() - t0, 3))
+    except MemoryError:
+        row.update(status="failed", error="out of memory", seconds=round(time.monotonic() - t0, 3))
+    except Exception as exc:  # noqa: BLE001 - one broken target must not end the batch
+        row.update(status="failed", error=_one_line(f"internal error: {type(exc).__name__}: {exc}"),
+                   seconds=round(time.monotonic() - t0, 3))
+    return row
+
+
+def _run_target(job: TargetJob, row: dict, t0: float) -> dict:
+    from .evolve import load_checkpoint
+    from .match import match
+
+    files = TargetFiles(job.out_dir, job.item.base)
+    sha = file_sha256(job.item.path)
+    resume = None
+    ck = files.checkpoint
+    if ck.is_file():
+        try:
+            state = load_checkpoint(ck, "match")
+            if state["options"] == job.options and state["target_sha256"] == sha:
+                resume = ck
+        except (GascarError, KeyError, TypeError):
+            pass
+        if resume is None:
+            with contextlib.suppress(OSError):
+                ck.unlink()
+    staged = MatchOutputs(preset=files._p(".preset.json", files.staging), render=files._p(".render.wav", files.staging),
+                          top=job.top, checkpoint=ck)
+    if resume is not None:
+        result = match(resume=resume, outputs=staged, n_jobs=1, checkpoint_every=job.checkpoint_every)
+    else:
+        result = match(job.item.path, options=job.options, outputs=staged, n_jobs=1,
+                       checkpoint_every=job.checkpoint_every)
+    row.update(
+        synth=result.synth, fitness=float(result.fitness), components=dict(result.components),
+        evaluations=int(result.evaluations), seconds=round(time.monotonic() - t0, 3), stop_reason=result.stop_reason,
+        seed=int(result.seed), resumed=resume is not None,
+    )
+    if result.interrupted is not None:
+        row.update(status="interrupted", error=f"interrupted by signal {result.interrupted}; a rerun resumes it")
+        return row
+    # Moving the finished results into place: renames, so each file is whole or absent.
+    moved = []
+    for p in result.files:
+        dest = job.out_dir / Path(p).relative_to(files.staging)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(p, dest)
+        moved.append(dest)
+    _write_target_copy(job.item.path, files.target_copy, result.preset.render.sample_rate, job.options.analysis)
+    row.update(preset=_rel(files.preset, job.out_dir), render=_rel(files.render, job.out_dir), status="ok")
+    write_history(files.history, result, target_rel=job.item.rel, target_path=job.item.path, target_sha256=sha,
+                  fingerprint=job.fingerprint, options=job.options, row=row,
+                  files=[_rel(p, files.history.parent) for p in moved])
+    with contextlib.suppress(OSError):
+        ck.unlink()
+    if job.report:
+        from .report import write_target_report
+
+        try:
+            write_target_report(job.out_dir, job.item.base, index_href=_index_href(job.item.base))
+            row["report"] = _rel(files.page, job.out_dir)
+        except GascarError as exc:  # the match is fine; only its page is missing
+            row["error"] = _one_line(f"report not written: {exc.message}")
+    return row
+
+
+def _write_target_copy(src: Path, dest: Path, sample_rate: int, analysis: dict) -> None:
+    """A WAV of the target as analysed (mono, trimmed, at the render's rate), so reports work offline."""
+    from .audio import load_audio, write_audio
+
+    kw = {}
+    if "max_duration_s" in analysis:
+        kw["max_duration_s"] = analysis["max_duration_s"]
+    loaded = load_audio(src, sample_rate=int(sample_rate), **kw)
+    x = loaded.samples
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    if peak > 1.0:
+        x = x * np.float32(0.999 / peak)
+    write_audio(dest, x, loaded.sample_rate, subtype="PCM_16")
+
+
+def write_history(path: str | os.PathLike, result, *, target_rel: str, target_path, target_sha256: str | None,
+                  fingerprint: str = "", options: MatchOptions | None = None, row: dict | None = None,
+                  files: Iterable[str] = ()) -> Path:
+    """Write what a report needs to be rebuilt later: the generations, the summary, the file names.
+
+    Parameters
+    ----------
+    path
+        ``<base>.history.json``; the preset, render and target copy are
+        expected beside it as ``<base>.preset.json``, ``<base>.render.wav``
+        and ``<base>.target.wav``.
+    result : gascar.match.MatchResult
+    target_rel : str
+        The target's name as shown in reports (its path relative to the batch root).
+    target_path
+        Where the target was read from.
+    target_sha256, fingerprint, options, row, files
+        Resume information and the target's summary row.
+    """
+    doc = {
+        "format": HISTORY_FORMAT, "version": FORMAT_VERSION,
+        "target": target_rel, "target_path": str(Path(target_path).resolve()), "target_sha256": target_sha256,
+        "fingerprint": fingerprint, "options": _plain(asdict(options)) if options is not None else None,
+        "summary": _plain({k: v for k, v in result.summary().items() if k not in ("files", "checkpoint")}),
+        "row": _plain(dict(row or {})), "files": list(files),
+        "history": _plain(list(result.history)),
+    }
+    return write_json(path, doc)
+
+
+# -- the batch -----------------------------------------------------------------------------------------
+
+
+def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, options: BatchOptions | None = None, *,
+              on_row: Callable[[dict], None] | None = None) -> BatchResult:
+    """Match every audio file under ``root``; write results, summaries and (optionally) reports to ``out_dir``.
+
+    Parameters
+    ----------
+    root
+        Folder of targets (searched recursively).
+    out_dir
+        Output folder (created; may lie inside ``root``, it is not searched).
+    options : BatchOptions
+    on_row : callable, optional
+        Called with each target's row as it finishes (in completion order).
+
+    Returns
+    -------
+    BatchResult
+        Ctrl-C (KeyboardInterrupt) ends the batch early with every finished
+        target written and :attr:`BatchResult.interrupted` set.
+
+    Raises
+    ------
+    BatchError
+        For an unusable root or output folder, no audio files, or an
+        unreachable scheduler.
+    """
+    options = options or BatchOptions()
+    root = Path(root).resolve()
+    out = Path(out_dir).resolve()
+    if out.exists() and not out.is_dir():
+        raise BatchError("exists and is not a folder; give an output folder", path=out)
+    if out == root:
+        raise BatchError("the output folder must differ from the folder of targets (its renders would become targets)",
+                         path=out)
+    items, ignored = discover(root, exclude=[out])
+    if not items:
+        exts = ", ".join(e.lstrip(".") for e in AUDIO_EXTENSIONS)
+        raise BatchError(f"no audio files found ({len(ignored)} other files); looked for {exts}", path=root)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BatchError(f"cannot create the output folder: {exc.strerror or exc}", path=out) from None
+
+    with _Lock(out):
+        _remove_parts(out)
+        seed = _batch_seed(options.match.seed, out)
+        rows: dict[str, dict] = {}
+        jobs: list[TargetJob] = []
+        for item in items:
+            opts = replace(options.match, seed=target_seed(seed, item.rel))
+            job = TargetJob(item=item, out_dir=out, options=opts, top=options.top, fingerprint=fingerprint(opts, options.top),
+                            report=options.report, checkpoint_every=options.checkpoint_every)
+            try:
+                sha = file_sha256(item.path)
+            except GascarError as exc:
+                rows[item.rel] = dict(_blank_row(item.rel, opts.seed), status="failed", error=_one_line(exc.message))
+                continue
+            done = completed_row(job, sha)
+            if done is not None:
+                rows[item.rel] = done
+            else:
+                rows[item.rel] = _blank_row(item.rel, opts.seed)
+                jobs.append(job)
+        result = BatchResult(rows=[], ignored=len(ignored), seed=seed)
+        meta = {"root": str(root), "seed": seed, "options": _plain(asdict(options.match)), "top": options.top,
+                "ignored_files": len(ignored)}
+
+        def flush() -> None:
+            result.rows = [rows[i.rel] for i in items]
+            result.summary_json, result.summary_csv = write_summary(out, result.rows, meta)
+
+        flush()
+        last = time.monotonic()
+        try:
+            for row in _execute(jobs, options):
+                rows[row["target"]] = row
+                if on_row is not None:
+                    on_row(row)
+                if row["status"] == "interrupted":
+                    result.interrupted = result.interrupted or 2
+                if time.monotonic() - last >= SUMMARY_INTERVAL_S:
+                    flush()
+                    last = time.monotonic()
+        except KeyboardInterrupt:
+            result.interrupted = 2
+        finally:
+            for r in rows.values():
+                if r["status"] == "pending" and result.interrupted is not None:
+                    r["error"] = "not finished: the batch was interrupted; a rerun continues it"
+            flush()
+            _remove_parts(out)
+            _prune_empty(out / CHECKPOINT_DIR)
+        if options.report:
+            from .report import write_index, write_target_report
+
+            for item in items:
+                r = rows[item.rel]
+                files = TargetFiles(out, item.base)
+                if r["status"] == "ok" and not files.page.is_file() and files.history.is_file():
+                    with contextlib.suppress(GascarError):
+                        write_target_report(out, item.base, index_href=_index_href(item.base))
+                if r["status"] == "ok" and files.page.is_file():
+                    r["report"] = _rel(files.page, out)
+            flush()
+            result.index = write_index(out, result.rows, title=f"GASCAR batch: {root.name}")
+    return result
+
+
+def _execute(jobs: list[TargetJob], options: BatchOptions) -> Iterator[dict]:
+    """Rows of finished jobs, in completion order: in this process, on loky workers, or on a Dask cluster."""
+    if not jobs:
+        return
+    bar = _progress(len(jobs)) if options.progress else None
+    failed = 0
+    try:
+        for row in _rows(jobs, options):
+            if row["status"] == "failed":
+                failed += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(f"failed {failed}" if failed else row["target"][-40:], refresh=False)
+            yield row
+            if row["status"] == "interrupted":
+                return
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _rows(jobs: list[TargetJob], options: BatchOptions) -> Iterator[dict]:
+    from .evolve.parallel import resolve_jobs
+
+    if options.scheduler is None:
+        n_jobs = min(resolve_jobs(options.n_jobs), len(jobs))
+        if n_jobs == 1:
+            for job in jobs:
+                yield run_target(job)
+            return
+        yield from _joblib_rows(jobs, backend="loky", n_jobs=n_jobs)
+        return
+    with _dask_client(options.scheduler):
+        yield from _joblib_rows(jobs, backend="dask", n_jobs=-1)
+
+
+def _joblib_rows(jobs: list[TargetJob], *, backend: str, n_jobs: int) -> Iterator[dict]:
+    from joblib import Parallel, delayed, parallel_config
+
+    extra = {"inner_max_num_threads": 1} if backend == "loky" else {}
+    with parallel_config(backend=backend, n_jobs=n_jobs, **extra):
+        # One target per task; unordered, so the progress bar moves as targets finish.
+        yield from Parallel(return_as="generator_unordered", batch_size=1, pre_dispatch="n_jobs")(
+            delayed(run_target)(job) for job in jobs)
+
+
+@contextlib.contextmanager
+def _dask_client(scheduler):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise BatchError("--scheduler needs Dask distributed: pip install 'gascar[cluster]'") from None
+    if not isinstance(scheduler, str):  # an existing Client
+        yield scheduler
+        return
+    try:
+        client = Client(scheduler, timeout="15s")
+    except (OSError, TimeoutError) as exc:
+        raise BatchError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); start one with `dask scheduler` "
+                         "and workers with `dask worker " + scheduler + "`") from None
+    try:
+        n = len(client.scheduler_info().get("workers", {}))
+        if n == 0:
+            client.wait_for_workers(1, timeout=60)
+        yield client
+    except TimeoutError:
+        raise BatchError(f"the Dask scheduler at {scheduler} has no workers; start some with `dask worker {scheduler}`") from None
+    finally:
+        client.close()
+
+
+def _progress(total: int):
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(total=total, file=sys.stderr, unit="target", desc="batch", dynamic_ncols=True, smoothing=0.05, mininterval=0.2)
+
+
+# -- summaries ------------------------------------------------------------------------------------------
+
+
+def component_names(rows: Iterable[dict]) -> list[str]:
+    """Fitness component names found in ``rows``, in order of first appearance."""
+    names: list[str] = []
+    for r in rows:
+        for k in (r.get("components") or {}):
+            if k not in names:
+                names.append(k)
+    return names
+
+
+def write_summary(out_dir: Path, rows: list[dict], meta: dict) -> tuple[Path, Path]:
+    """Write ``summary.json`` and ``summary.csv`` (atomically) for ``rows``."""
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in STATUSES}
+    counts["reused"] = sum(1 for r in rows if r["status"] == "ok" and r.get("reused"))
+    doc = {"format": SUMMARY_FORMAT, "version": FORMAT_VERSION, **meta, "counts": counts, "targets": _plain(rows)}
+    js = write_json(out_dir / "summary.json", doc)
+    comps = component_names(rows)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([*SUMMARY_COLUMNS, *comps, *SUMMARY_TAIL])
+    for r in rows:
+        c = r.get("components") or {}
+        w.writerow([_cell(r.get(k)) for k in SUMMARY_COLUMNS] + [_cell(c.get(k)) for k in comps]
+                   + [_cell(r.get(k)) for k in SUMMARY_TAIL])
+    return js, write_text(out_dir / "summary.csv", buf.getvalue())
+
+
+def read_summary(out_dir: str | os.PathLike) -> dict:
+    """The ``summary.json`` of a batch folder.
+
+    Raises
+    ------
+    BatchError
+        If it is missing or not a batch summary.
+    """
+    p = Path(out_dir) / "summary.json"
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BatchError("no summary.json: not a batch output folder", path=Path(out_dir)) from None
+    except (OSError, ValueError) as exc:
+        raise BatchError(f"unreadable batch summary ({exc})", path=p) from None
+    if not isinstance(doc, dict) or doc.get("format") != SUMMARY_FORMAT:
+        raise BatchError("not a GASCAR batch summary", path=p)
+    return doc
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return "" if not math.isfinite(v) else repr(v)
+    return str(v)
+
+
+def _blank_row(rel: str, seed) -> dict:
+    return {"target": rel, "status": "pending", "synth": "", "fitness": None, "components": {}, "evaluations": 0,
+            "seconds": 0.0, "seed": seed, "stop_reason": "", "reused": False, "preset": "", "render": "", "report": "",
+            "error": "", "resumed": False}
+
+
+# -- helpers -----------------------------------------------------------------------------------------------
+
+
+def _batch_seed(seed: int | None, out: Path) -> int:
+    """The given seed; else the seed of the batch already in ``out``; else a fresh one."""
+    if seed is not None:
+        return int(seed)
+    with contextlib.suppress(OSError, ValueError, BatchError):
+        s = read_summary(out).get("seed")
+        if isinstance(s, int) and not isinstance(s, bool) and s >= 0:
+            return s
+    return int(np.random.SeedSequence().entropy % (1 << 63))
+
+
+def _index_href(base: str) -> str:
+    return "../" * base.count("/") + "index.html"
+
+
+def _rel(path: Path, start: Path) -> str:
+    return Path(os.path.relpath(path, start)).as_posix()
+
+
+def _one_line(text: str) -> str:
+    lines = [s.strip() for s in str(text).splitlines() if s.strip()]
+    return " ".join(lines)[:500]
+
+
+def _plain(obj):
+    """JSON-ready copy: numpy scalars to Python, non-finite floats to None, paths to strings."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if hasattr(obj, "items") and callable(obj.items):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return str(obj)
+
+
+def _remove_parts(out: Path) -> None:
+    """Remove temporary ``.<name>.<hash>.part`` files left by writers that were killed."""
+    for p in out.rglob(".*.part"):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def _prune_empty(folder: Path) -> None:
+    """Remove empty folders under (and including) ``folder``."""
+    if not folder.is_dir():
+        return
+    for d in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            d.rmdir()
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
+class _Lock:
+    """``out_dir/.gascar-batch.lock``: one batch writes to a folder at a time."""
+
+    def __init__(self, out: Path):
+        self.path = out / LOCK_NAME
+        self.held = False
+
+    def __enter__(self) -> _Lock:
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                pid = self._owner()
+                if pid is not None and _alive(pid):
+                    raise BatchError(f"another batch (process {pid}) is writing to this folder; wait for it or stop it",
+                                     path=self.path.parent) from None
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+                continue
+            with os.fdopen(fd, "w") as fh:
+                fh.write(str(os.getpid()))
+            self.held = True
+            return self
+        raise BatchError("cannot lock the output folder", path=self.path.parent)
+
+    def _owner(self) -> int | None:
+        try:
+            return int(self.path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def __exit__(self, *exc) -> None:
+        if self.held:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            self.held = False
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,96 @@
+"""``gascar batch``: parse and validate the options, pack them, call :func:`gascar.batch.run_batch`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import cli
+from .match import _check_synth
+
+#: Failed targets listed on stderr at the end (the rest are in summary.csv).
+SHOW_FAILURES = 10
+
+
+@cli.command("batch")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="OUTDIR",
+              help="Output folder: <relative path>.preset.json and .render.wav per target, mirroring FOLDER, "
+                   "plus summary.csv and summary.json.")
+@click.option("--synth", default=None, callback=_check_synth, metavar="NAME|auto",
+              help="Synth to match with; auto (default) shares each target's budget between all synths.")
+@click.option("--top", type=click.IntRange(1, 20), default=1, show_default=True,
+              help="Write the N best presets per target that sound different.")
+@click.option("--budget", type=click.IntRange(min=1), metavar="EVALS", help="Objective evaluations per target (default 6000).")
+@click.option("--time", "time_limit_s", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Stop each target after this wall time (results then depend on the machine's speed).")
+@click.option("--generations", type=click.IntRange(min=1), help="Most generations per synth.")
+@click.option("--population", type=click.IntRange(min=4), help="Individuals per generation (default 48).")
+@click.option("--engine", type=click.Choice(["gascar", "ga"]), default=None,
+              help="gascar (default): GA with speciation and CMA-ES refinement; ga: plain GA.")
+@click.option("--speciation/--no-speciation", default=None, help="NEAT-style speciation (default: on).")
+@click.option("--refine/--no-refine", default=None, help="CMA-ES refinement over the last part of the budget (default: on).")
+@click.option("--target-fitness", type=click.FloatRange(min=0), metavar="F", help="Stop a target once its best fitness reaches F.")
+@click.option("--patience", type=click.IntRange(min=1), metavar="GENS",
+              help="Generations without improvement that end a phase (default 40).")
+@click.option("--seed", type=click.IntRange(min=0),
+              help="Batch seed; each target's seed derives from it and the target's path (default: drawn, then kept in "
+                   "summary.json for reruns).")
+@click.option("-j", "--jobs", "n_jobs", type=int, default=None,
+              help="Targets matched at once, one per worker process (default: all cores).")
+@click.option("--scheduler", metavar="tcp://HOST:PORT",
+              help="Run on an existing Dask distributed cluster (pip install 'gascar[cluster]'); workers must see "
+                   "FOLDER and OUTDIR at the same paths.")
+@click.option("--report", is_flag=True, help="Write an HTML report per target and OUTDIR/index.html.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+@click.pass_context
+def batch_command(ctx, folder, out_dir, synth, top, budget, time_limit_s, generations, population, engine, speciation, refine,
+                  target_fitness, patience, seed, n_jobs, scheduler, report, quiet):
+    """Match every sound file under FOLDER (recursively); write presets, renders and a summary to OUTDIR.
+
+    Bad files are recorded in the summary and skipped. Rerunning skips
+    finished targets and resumes interrupted ones. Exit code 0 when every
+    target succeeded, 1 when some failed, 130 when interrupted.
+    """
+    from ..batch import BatchOptions, run_batch
+    from ..match import MatchOptions
+
+    if scheduler is not None and "://" not in scheduler:
+        raise click.BadParameter(f"expected an address like tcp://host:8786, got {scheduler!r}", param_hint="--scheduler")
+    if scheduler is not None and ctx.get_parameter_source("n_jobs") == click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("--jobs does not apply with --scheduler: the cluster's workers decide")
+    settings = {"synth": synth, "budget": budget, "time_limit_s": time_limit_s, "generations": generations,
+                "population": population, "engine": engine, "speciation": speciation, "refine": refine,
+                "target_fitness": target_fitness, "patience": patience, "seed": seed}
+    options = BatchOptions(match=MatchOptions(**{k: v for k, v in settings.items() if v is not None}), top=top, n_jobs=n_jobs,
+                           scheduler=scheduler, report=report, progress=not quiet)
+    result = run_batch(folder, out_dir, options)
+    if not quiet:
+        _summary(result, out_dir)
+    failed = result.failed
+    if failed:
+        click.echo(f"gascar: {len(failed)} of {len(result.rows)} targets failed:", err=True)
+        for r in failed[:SHOW_FAILURES]:
+            click.echo(f"  {r['target']}: {r['error']}", err=True)
+        if len(failed) > SHOW_FAILURES:
+            click.echo(f"  ... and {len(failed) - SHOW_FAILURES} more (see {out_dir / 'summary.csv'})", err=True)
+    if result.interrupted is not None:
+        click.echo("gascar: batch interrupted; finished targets are kept, rerun the same command to continue", err=True)
+    ctx.exit(result.exit_code)
+
+
+def _summary(result, out_dir: Path) -> None:
+    ok = result.count("ok")
+    parts = [f"{ok} matched" + (f" ({result.reused} from an earlier run)" if result.reused else "")]
+    if result.failed:
+        parts.append(f"{len(result.failed)} failed")
+    pending = result.count("pending") + result.count("interrupted")
+    if pending:
+        parts.append(f"{pending} not finished")
+    click.echo(f"{len(result.rows)} targets: " + ", ".join(parts) + f"; {result.ignored} other files ignored; seed {result.seed}")
+    click.echo(f"summary: {result.summary_csv}")
+    if result.index is not None:
+        click.echo(f"report: {result.index}")
+    sys.stdout.flush()
