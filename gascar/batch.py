@@ -437,7 +437,7 @@ def _write_target_copy(src: Path, dest: Path, sample_rate: int, analysis: dict) 
 
 def write_history(path: str | os.PathLike, result, *, target_rel: str, target_path, target_sha256: str | None,
                   fingerprint: str = "", options: MatchOptions | None = None, row: dict | None = None,
-                  files: Iterable[str] = ()) -> Path:
+                  files: Iterable[str] = (), preset: str | None = None, render: str | None = None) -> Path:
     """Write what a report needs to be rebuilt later: the generations, the summary, the file names.
 
     Parameters
@@ -453,12 +453,18 @@ def write_history(path: str | os.PathLike, result, *, target_rel: str, target_pa
         Where the target was read from.
     target_sha256, fingerprint, options, row, files
         Resume information and the target's summary row.
+    preset, render : str, optional
+        Paths of the preset and render relative to the history's folder,
+        when they are not the default names; ``render=""`` for none.
     """
+    stem = Path(path).name.removesuffix(".history.json")
     doc = {
         "format": HISTORY_FORMAT, "version": FORMAT_VERSION,
         "target": target_rel, "target_path": str(Path(target_path).resolve()), "target_sha256": target_sha256,
         "fingerprint": fingerprint, "options": _plain(asdict(options)) if options is not None else None,
         "summary": _plain({k: v for k, v in result.summary().items() if k not in ("files", "checkpoint")}),
+        "preset": preset if preset is not None else stem + ".preset.json",
+        "render": render if render is not None else stem + ".render.wav", "target_copy": stem + ".target.wav",
         "row": _plain(dict(row or {})), "files": list(files),
         "history": _plain(list(result.history)),
     }
