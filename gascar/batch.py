@@ -74,6 +74,8 @@ SUMMARY_TAIL = ("evaluations", "seconds", "seed", "stop_reason", "reused", "pres
 STATUSES = ("ok", "failed", "interrupted", "pending")
 #: Shortest interval (s) between two summary writes while a batch runs.
 SUMMARY_INTERVAL_S = 1.0
+#: Seconds to wait for a Dask scheduler to answer.
+CONNECT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -638,7 +640,7 @@ def _dask_client(scheduler):
         yield scheduler
         return
     try:
-        client = Client(scheduler, timeout="15s")
+        client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
     except (OSError, TimeoutError) as exc:
         raise BatchError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); start one with `dask scheduler` "
                          "and workers with `dask worker " + scheduler + "`") from None
