@@ -395,7 +395,8 @@ def _run_target(job: TargetJob, row: dict, t0: float) -> dict:
         seed=int(result.seed), resumed=resume is not None,
     )
     if result.interrupted is not None:
-        row.update(status="interrupted", error=f"interrupted by signal {result.interrupted}; a rerun resumes it")
+        row.update(status="interrupted", error=f"interrupted by signal {result.interrupted}; a rerun resumes it",
+                   signal=int(result.interrupted))
         return row
     # Moving the finished results into place: renames, so each file is whole or absent.
     moved = []
@@ -549,18 +550,21 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, options: Batc
 
         flush()
         last = time.monotonic()
+        term = _TermAsInterrupt()
         try:
-            for row in _execute(jobs, options):
-                rows[row["target"]] = row
-                if on_row is not None:
-                    on_row(row)
-                if row["status"] == "interrupted":
-                    result.interrupted = result.interrupted or 2
-                if time.monotonic() - last >= SUMMARY_INTERVAL_S:
-                    flush()
-                    last = time.monotonic()
+            with term:
+                for row in _execute(jobs, options):
+                    signum = row.pop("signal", None)
+                    rows[row["target"]] = row
+                    if on_row is not None:
+                        on_row(row)
+                    if row["status"] == "interrupted":
+                        result.interrupted = result.interrupted or signum or 2
+                    if time.monotonic() - last >= SUMMARY_INTERVAL_S:
+                        flush()
+                        last = time.monotonic()
         except KeyboardInterrupt:
-            result.interrupted = 2
+            result.interrupted = term.received or 2
         finally:
             for r in rows.values():
                 if r["status"] == "pending" and result.interrupted is not None:
@@ -791,6 +795,33 @@ def _prune_empty(folder: Path) -> None:
             d.rmdir()
     with contextlib.suppress(OSError):
         folder.rmdir()
+
+
+class _TermAsInterrupt:
+    """While active (main thread only), SIGTERM ends the batch like Ctrl-C: KeyboardInterrupt, everything finished kept."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous = None
+
+    def _handle(self, signum, frame) -> None:
+        self.received = signum
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> _TermAsInterrupt:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+            self._previous = None
 
 
 class _Lock:
