@@ -240,8 +240,8 @@ def _target_body(title: str, doc: dict, preset, figs: dict, *, target_href: str,
         out.append("<p class=\"muted\">best fitness per synth: "
                    + ", ".join(f"{e(k)} {e(_fmt(v))}" for k, v in sorted(standings.items(), key=lambda kv: kv[1])) + "</p>")
     out.append("<h2>Listen</h2><div class=\"players\">"
-               f"<div><p>Target</p><audio controls preload=\"none\" src=\"{e(target_href)}\"></audio></div>"
-               f"<div><p>Match</p><audio controls preload=\"none\" src=\"{e(match_href)}\"></audio></div></div>")
+               f"<div><p>Target</p><audio controls preload=\"metadata\" src=\"{e(target_href)}\"></audio></div>"
+               f"<div><p>Match</p><audio controls preload=\"metadata\" src=\"{e(match_href)}\"></audio></div></div>")
     captions = {
         "spectrograms": "Log-mel spectrograms, target and match on the same colour scale (dB re the louder peak)",
         "envelopes": "Amplitude envelopes (frame RMS), overlaid",

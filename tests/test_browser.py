@@ -38,7 +38,9 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--remote-debugging-pipe")
 
 
-def _chromium() -> str:
+@pytest.fixture()
+def chromium() -> str:
+    """Chromium's executable, or skip with the reason."""
     if os.environ.get("GASCAR_BROWSER") != "1":
         pytest.skip("browser test not requested: run `make test-browser` (sets GASCAR_BROWSER=1)")
     exe = os.environ.get("GASCAR_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -178,9 +180,8 @@ def report_dir(tmp_path, monkeypatch):
     return out
 
 
-def test_reports_render_in_headless_chromium_without_console_errors(report_dir, tmp_path):
-    exe = _chromium()
-    browser = Chromium(exe, tmp_path / "profile")
+def test_reports_render_in_headless_chromium_without_console_errors(chromium, report_dir, tmp_path):
+    browser = Chromium(chromium, tmp_path / "profile")
     try:
         pages = [report_dir / "index.html", *sorted(report_dir.rglob("*.report.html"))]
         assert len(pages) == 3
@@ -192,6 +193,13 @@ def test_reports_render_in_headless_chromium_without_console_errors(report_dir, 
             if page.name != "index.html":
                 assert len(images) == 4
                 assert browser.evaluate("document.querySelectorAll('audio').length") == 2
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    durations = browser.evaluate("Array.from(document.querySelectorAll('audio')).map(a => a.duration)")
+                    if all(d and d > 0 for d in durations):
+                        break
+                    time.sleep(0.1)
+                assert all(d and d > 0.2 for d in durations), f"{page.name}: audio not playable: {durations}"
         browser.open(report_dir / "index.html")
         col = browser.evaluate("Array.from(document.querySelectorAll('#targets th')).findIndex(th => th.textContent === 'fitness')")
         assert col >= 0
