@@ -276,3 +276,17 @@ def test_ctrl_c_keeps_finished_targets_and_a_rerun_completes_the_batch(tmp_path)
     assert proc.returncode == 0, err
     doc = json.loads((out / "summary.json").read_text())
     assert [t["status"] for t in doc["targets"]] == ["ok"] * 3 and doc["targets"][0]["reused"]
+
+
+def test_top_presets_are_moved_into_place_beside_the_best(standin, tmp_path):
+    lib = tmp_path / "lib"
+    _tone(lib / "deep" / "a.wav", 1)
+    out = tmp_path / "out"
+    result = run_batch(lib, out, BatchOptions(match=MatchOptions(synth="subtractive", budget=200, seed=1), n_jobs=1, top=2))
+    assert result.exit_code == 0
+    names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert names == ["deep/a.2.preset.json", "deep/a.2.render.wav", "deep/a.history.json", "deep/a.preset.json",
+                     "deep/a.render.wav", "deep/a.target.wav", "summary.csv", "summary.json"]
+    assert Preset.load(out / "deep" / "a.2.preset.json").match["rank"] == 2
+    hist = json.loads((out / "deep" / "a.history.json").read_text())
+    assert sorted(hist["files"]) == ["a.2.preset.json", "a.2.render.wav", "a.preset.json", "a.render.wav"]
