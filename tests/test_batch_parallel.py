@@ -1,13 +1,14 @@
 """Batch across processes: a Dask LocalCluster and joblib workers give the local run's results.
 
-The LocalCluster test installs the stand-in objective of test_match.py in
-every worker (``client.run``), so it runs wherever dask[distributed] is
-installed. The joblib-worker and shared-targets tests need the real
+The LocalCluster test uses the real analysis and fitness when they are
+installed, else it installs the stand-in objective of test_match.py in
+every worker (``client.run``), so it runs wherever dask[distributed] is. The joblib-worker and shared-targets tests need the real
 analysis and fitness (monkeypatching does not reach loky workers).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -26,6 +27,8 @@ from gascar.synths import get_synth
 sys.path.insert(0, str(Path(__file__).parent))
 from test_match import F0, SR, StandInObjective, StandInTarget  # noqa: E402
 
+#: The real analysis and fitness are installed (else the stand-in objective is used where it can be).
+REAL = all(importlib.util.find_spec(m) is not None for m in ("gascar.fitness", "gascar.analysis"))
 TESTS = str(Path(__file__).resolve().parent)
 STANDIN = f"""
 import sys
@@ -62,12 +65,14 @@ def test_local_cluster_batch_equals_the_local_run(tmp_path, monkeypatch):
     _tone(lib / "sub" / "b.wav", 2)
     (lib / "broken.wav").write_text("not audio")
     match = MatchOptions(synth="subtractive", budget=120, seed=11)
-    monkeypatch.setattr(gm, "_make_objective", lambda target, name, opts: StandInObjective(target, get_synth(name)))
-    monkeypatch.setattr(gm, "_load_target", lambda path, opts: StandInTarget(path))
+    if not REAL:
+        monkeypatch.setattr(gm, "_make_objective", lambda target, name, opts: StandInObjective(target, get_synth(name)))
+        monkeypatch.setattr(gm, "_load_target", lambda path, opts: StandInTarget(path))
     local = run_batch(lib, tmp_path / "local", BatchOptions(match=match, n_jobs=1))
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
                                   silence_logs=40) as cluster, distributed.Client(cluster) as client:
-        client.run(exec, STANDIN, {})
+        if not REAL:
+            client.run(exec, STANDIN, {})
         remote = run_batch(lib, tmp_path / "dask", BatchOptions(match=match, scheduler=cluster.scheduler_address))
         pids = client.run(lambda: __import__("os").getpid())
     assert len(pids) == 2
