@@ -12,6 +12,7 @@ and the fastest run counts (the least disturbed by other processes).
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -65,7 +66,9 @@ def bench_batch(quick: bool = False, jobs: tuple[int, ...] = (1, 2)) -> list[dic
     list of dict
         One row per worker count: ``workers``, ``targets``, ``duration_s``,
         ``budget``, ``seconds`` (fastest run), ``runs`` (every run),
-        ``targets_per_min`` and ``speedup`` over the first worker count.
+        ``targets_per_min``, ``speedup`` over the first worker count, and
+        ``load_before`` (the 1-minute load average before the timed runs:
+        other processes on the machine slow the workers down).
     """
     from ..batch import BatchOptions, run_batch
     from ..match import MatchOptions
@@ -81,6 +84,7 @@ def bench_batch(quick: bool = False, jobs: tuple[int, ...] = (1, 2)) -> list[dic
             opts = BatchOptions(match=options, n_jobs=n)
             run_batch(root / "warm", root / f"warm-out-{n}", opts)
             runs = []
+            load = os.getloadavg()[0]
             for r in range(repeats):
                 t0 = time.perf_counter()
                 result = run_batch(root / "targets", root / f"out-{n}-{r}", opts)
@@ -89,7 +93,7 @@ def bench_batch(quick: bool = False, jobs: tuple[int, ...] = (1, 2)) -> list[dic
                     raise BenchmarkError(f"batch benchmark: {len(result.failed)} targets failed: {result.failed[0]['error']}")
             best = min(runs)
             rows.append({"workers": n, "targets": n_targets, "duration_s": duration_s, "budget": budget, "synth": SYNTH,
-                         "seconds": best, "runs": runs, "targets_per_min": 60.0 * n_targets / best})
+                         "seconds": best, "runs": runs, "targets_per_min": 60.0 * n_targets / best, "load_before": load})
     base = rows[0]["targets_per_min"]
     for r in rows:
         r["speedup"] = r["targets_per_min"] / base
@@ -106,11 +110,12 @@ def format_table(rows: list[dict]) -> str:
         "(whole budget spent), one target per worker, evaluations serial inside a target; fastest of "
         f"{len(r0['runs'])} run(s) after a warm-up.",
         "",
-        "| workers | seconds | targets/min | speedup |",
-        "|---:|---:|---:|---:|",
+        "| workers | seconds | targets/min | speedup | load before |",
+        "|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r['workers']} | {r['seconds']:.1f} | {r['targets_per_min']:.1f} | {r['speedup']:.2f} |")
+        lines.append(f"| {r['workers']} | {r['seconds']:.1f} | {r['targets_per_min']:.1f} | {r['speedup']:.2f} | "
+                     f"{r['load_before']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
