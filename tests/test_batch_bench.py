@@ -20,7 +20,7 @@ def test_format_table():
     rows = [{"workers": 1, "targets": 8, "duration_s": 1.0, "budget": 1200, "synth": "subtractive", "seconds": 40.0,
              "runs": [40.0, 41.0], "targets_per_min": 12.0, "speedup": 1.0, "load_before": 0.1},
             {"workers": 2, "targets": 8, "duration_s": 1.0, "budget": 1200, "synth": "subtractive", "seconds": 21.0,
-             "runs": [21.0, 22.0], "targets_per_min": 22.86, "speedup": 1.905, "load_before": 1.0}]
+             "runs": [21.0, 22.0], "targets_per_min": 22.86, "speedup": 1.9, "load_before": 1.0}]
     table = format_table(rows)
     assert "| 2 | 21.0 | 22.9 | 1.90 | 1.00 |" in table and "fastest of 2 run(s)" in table
     assert format_table([]).startswith("(no batch")
