@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 
 from . import cli
+from ._common import pitch_options, resolve_pitch
 
 _RUN_OPTIONS = ("synth", "budget", "time_limit_s", "generations", "population", "engine", "speciation", "refine",
-                "target_fitness", "patience", "seed")
+                "target_fitness", "patience", "seed", "f0_hz", "note")
 
 
 def _check_synth(ctx, param, value):
@@ -57,11 +58,14 @@ def _check_synth(ctx, param, value):
               help="Continue a checkpointed match (no TARGET; its settings come from the checkpoint).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False), metavar="FILE", help="Write one JSON line per generation.")
+@pitch_options
 @click.pass_context
 def match_command(ctx, target, output, render_path, no_render, synth, top, budget, time_limit_s, generations, population,
-                  engine, speciation, refine, target_fitness, patience, seed, n_jobs, checkpoint, resume, quiet, log_path):
+                  engine, speciation, refine, target_fitness, patience, seed, n_jobs, checkpoint, resume, quiet, log_path,
+                  f0_hz, note):
     """Evolve a preset that sounds like TARGET; write it with its render.
 
+    The target's pitch is detected; --f0 or --note overrides the detector.
     Interrupt with Ctrl-C to keep the best preset so far and a checkpoint
     (exit code 130; 143 for SIGTERM); continue with --resume.
     """
@@ -76,7 +80,8 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
         given = [name for name in _RUN_OPTIONS
                  if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
         if given:
-            flags = ", ".join("--" + n.replace("_limit_s", "").replace("_", "-") for n in given)
+            special = {"time_limit_s": "--time", "f0_hz": "--f0"}
+            flags = ", ".join(special.get(n, "--" + n.replace("_", "-")) for n in given)
             raise click.UsageError(f"a resumed match keeps its checkpoint's settings; drop {flags}")
         options = None
         outputs = None
@@ -98,6 +103,9 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
         settings = {"synth": synth, "budget": budget, "time_limit_s": time_limit_s, "generations": generations,
                     "population": population, "engine": engine, "speciation": speciation, "refine": refine,
                     "target_fitness": target_fitness, "patience": patience, "seed": seed}
+        pitch = resolve_pitch(f0_hz, note)
+        if pitch is not None:
+            settings["analysis"] = {"f0_hz": pitch}
         options = MatchOptions(**{k: v for k, v in settings.items() if v is not None})
         outputs = default_outputs(target, preset=output, render=render_path, no_render=no_render, top=top,
                                   checkpoint=checkpoint)
