@@ -1,0 +1,412 @@
+"""The fitness: how far a rendered batch is from the target. Lower is better; 0 is identical.
+
+:class:`Objective` binds a :class:`~gascar.analysis.Target` to a synth. It
+adds pitch genes to the synth's parameter space, renders a genome batch at
+the target's length, rate and note-off, loudness-normalises every render
+(:func:`gascar.features.rms_normalize`, as the target), takes all features
+with one set of array operations (:class:`gascar.features.FeatureExtractor`)
+and returns a weighted sum of named components.
+
+Components (each divided by its scale, so 1.0 means "as far apart as two
+unrelated sounds typically are")
+
+``stft``
+    Mean absolute log-magnitude difference of STFTs at FFT sizes 2048,
+    1024 and 256 (the multi-resolution spectral loss of DDSP), floored
+    80 dB below the target's peak bin.
+``mel``
+    Mean absolute difference of 64-band log-mel spectra.
+``mfcc``
+    Mean absolute difference of MFCC 1..20 (a DCT of the log-mel).
+``envelope``
+    Mean absolute difference of frame levels (dB re the target's loudest
+    frame, floored at -60 dB): the attack, decay and release shape.
+``centroid``
+    Spectral-centroid trajectory difference in octaves, weighted by the
+    target's frame loudness: brightness over time.
+``f0``
+    f0-contour difference (autocorrelation pitch of both sounds, in
+    octaves, capped at one), over the target's periodic frames; pitched
+    targets only (0 otherwise).
+
+Scales and default weights are measured, not guessed: see
+:func:`measure_scales` and :func:`measure_ranking` (numbers in
+:data:`SCALES` and the README). Weights can be set per run
+(``Objective(..., weights="stft=1,f0=0.5")``, ``--weights`` on the CLI).
+
+Pitch genes
+    Pitched targets: ``octave`` (-1 / 0 / +1, guards the detector's octave
+    errors) and ``fine_tune_cents`` (+-100) around the target's f0.
+    Unpitched targets: ``f0_hz``, log scale over 20 .. 5000 Hz.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from .errors import FitnessError
+from .features import F0_FFT, SPECTRAL_FLOOR_DB, FeatureExtractor, rms_normalize
+from .params import ParamSpace, ParamSpec
+from .preset import Preset, RenderSettings
+
+#: Every component, in report order.
+COMPONENTS = ("stft", "mel", "mfcc", "envelope", "centroid", "f0")
+#: Name and version of the metric, stored in presets' ``match`` block.
+METRIC = "gascar-fitness-1"
+#: Typical raw value of each component between unrelated sounds (the median
+#: over pairs of random renders of every synth and the shared targets, see
+#: :func:`measure_scales`); dividing by it puts every component on one scale.
+SCALES = {"stft": 1.0, "mel": 1.0, "mfcc": 1.0, "envelope": 1.0, "centroid": 1.0, "f0": 1.0}
+#: Default weights (sum 1), chosen with :func:`measure_ranking`.
+DEFAULT_WEIGHTS = {"stft": 0.3, "mel": 0.2, "mfcc": 0.1, "envelope": 0.2, "centroid": 0.1, "f0": 0.1}
+#: Fitness of a render whose features are not finite.
+PENALTY = 1.0e3
+#: Rows rendered and compared at once (bounds memory for large batches).
+CHUNK = 32
+#: Range of the free frequency gene of unpitched targets (Hz).
+FREE_F0_RANGE_HZ = (20.0, 5000.0)
+#: Frames quieter than this (dB re the target's loudest) do not count for f0.
+F0_MIN_DB = 40.0
+
+_OPTIONS = ("weights", "chunk_size")
+
+
+def parse_weights(spec: str | Mapping[str, float] | None) -> dict[str, float]:
+    """Validate fitness weights; return every component's weight.
+
+    Parameters
+    ----------
+    spec
+        ``None`` (defaults), a mapping, or a string ``"stft=1,f0=0.5"``.
+        Components not named keep their default weight.
+
+    Raises
+    ------
+    FitnessError
+        For unknown components, values that are not finite non-negative
+        numbers, or all weights zero.
+    """
+    weights = dict(DEFAULT_WEIGHTS)
+    if spec is None:
+        return weights
+    if isinstance(spec, str):
+        given: dict[str, object] = {}
+        for part in filter(None, (p.strip() for p in spec.split(","))):
+            name, sep, value = part.partition("=")
+            if not sep:
+                raise FitnessError(f"weight {part!r} must look like name=value (e.g. stft=1,f0=0.5)")
+            try:
+                given[name.strip()] = float(value)
+            except ValueError:
+                raise FitnessError(f"weight of {name.strip()!r} must be a number, got {value.strip()!r}") from None
+    elif isinstance(spec, Mapping):
+        given = dict(spec)
+    else:
+        raise FitnessError(f"weights must be a mapping or a string like 'stft=1,f0=0.5', got {type(spec).__name__}")
+    unknown = sorted(set(given) - set(COMPONENTS))
+    if unknown:
+        raise FitnessError(f"unknown fitness components: {', '.join(unknown)} (known: {', '.join(COMPONENTS)})")
+    for name, value in given.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise FitnessError(f"weight of {name!r} must be a finite number >= 0, got {value!r}")
+        weights[name] = float(value)
+    if not any(weights.values()):
+        raise FitnessError("all fitness weights are zero; give at least one positive weight")
+    return weights
+
+
+def pitch_specs(target) -> list[ParamSpec]:
+    """The pitch genes an :class:`Objective` adds for ``target``."""
+    if target.pitched:
+        return [
+            ParamSpec("octave", scale="choice", choices=("-1", "0", "+1"), default="0",
+                      description="Octave around the detected f0 (guards the detector's octave errors)."),
+            ParamSpec("fine_tune_cents", -100.0, 100.0, unit="cents", default=0.0,
+                      description="Fine tuning around the detected f0."),
+        ]
+    lo, hi = FREE_F0_RANGE_HZ
+    return [ParamSpec("f0_hz", lo, hi, scale="log", unit="Hz", default=200.0,
+                      description="Base frequency of the note (the target has no clear pitch).")]
+
+
+class Objective:
+    """Batch fitness of a synth's genomes against one target.
+
+    Parameters
+    ----------
+    target : gascar.analysis.Target
+    synth : gascar.synths.Synth
+    weights : mapping or str, optional
+        Component weights (see :func:`parse_weights`).
+    chunk_size : int
+        Rows rendered and compared at once.
+
+    Attributes
+    ----------
+    space : ParamSpace
+        The synth's parameters followed by the pitch genes.
+    n_genes : int
+    weights : dict
+        Every component's weight.
+    metric : str
+
+    Notes
+    -----
+    Picklable and stateless per call: the evolution sends it once to each
+    worker. A genome's fitness does not depend on the other rows of its
+    batch beyond float rounding of matrix products.
+    """
+
+    def __init__(self, target, synth, **options):
+        unknown = sorted(set(options) - set(_OPTIONS))
+        if unknown:
+            raise FitnessError(f"unknown fitness options: {', '.join(unknown)} (known: {', '.join(_OPTIONS)})")
+        self.target = target
+        self.synth = synth
+        self.weights = parse_weights(options.get("weights"))
+        self.chunk_size = int(options.get("chunk_size", CHUNK))
+        if self.chunk_size < 1:
+            raise FitnessError(f"chunk_size must be at least 1, got {self.chunk_size}")
+        self.metric = METRIC
+        self.space = synth.params + ParamSpace(pitch_specs(target))
+        self.n_synth_genes = synth.n_genes
+        self.sample_rate = int(target.sample_rate)
+        self.n_samples = int(target.n_samples)
+        self.hold_s = float(target.hold_s)
+        self.extractor = FeatureExtractor(self.sample_rate, self.n_samples, target.f0_hz if target.pitched else None)
+        self._reference(np.asarray(target.samples, dtype=np.float32))
+
+    @property
+    def n_genes(self) -> int:
+        return self.space.n_genes
+
+    def __repr__(self) -> str:
+        return f"<Objective {self.synth.name} vs {self.target.name}, {self.n_genes} genes>"
+
+    # -- target side, once -------------------------------------------------------------------------------------------
+    def _reference(self, samples: np.ndarray) -> None:
+        feats = self.extractor.extract(rms_normalize(samples[None, :]))
+        self._floors = {}
+        self._ref = {}
+        for size in self.extractor.stft_sizes:
+            p = feats[f"power_{size}"][0]
+            self._floors[size] = np.float32(max(float(p.max()), 1e-20) * 10 ** (-SPECTRAL_FLOOR_DB / 10))
+            self._ref[f"log_{size}"] = 0.5 * np.log(p + self._floors[size])
+        mel = feats["mel"][0]
+        self._mel_floor = np.float32(max(float(mel.max()), 1e-20) * 10 ** (-SPECTRAL_FLOOR_DB / 10))
+        self._ref["log_mel"] = np.log(mel + self._mel_floor)
+        self._ref["mfcc"] = self._ref["log_mel"] @ self.extractor.dct
+        energy = feats["energy"][0]
+        self._energy_ref = np.float32(max(float(energy.max()), 1e-20))
+        self._ref["envelope"] = _db(energy, self._energy_ref)
+        w = np.sqrt(energy / self._energy_ref)
+        self._centroid_w = (w / max(float(w.sum()), 1e-12)).astype(np.float32)
+        self._ref["centroid"] = feats["centroid"][0]
+        if self.extractor.f0_hz:
+            e = feats[f"power_{F0_FFT}"][0].sum(axis=-1)
+            loud = 10 * np.log10(e / max(float(e.max()), 1e-20) + 1e-12) >= -F0_MIN_DB
+            w = feats["periodicity"][0] * loud
+            self._f0_w = (w / max(float(w.sum()), 1e-12)).astype(np.float32)
+            self._ref["log2_f0"] = np.log2(feats["f0_hz"][0])
+        self._scales = np.array([SCALES[c] for c in COMPONENTS])
+        self._w = np.array([self.weights[c] for c in COMPONENTS])
+        if not self.extractor.f0_hz:
+            self._w[COMPONENTS.index("f0")] = 0.0
+
+    # -- genomes -> audio ----------------------------------------------------------------------------------------------
+    def f0_hz(self, genomes: np.ndarray) -> np.ndarray:
+        """Base frequency each genome renders at.
+
+        Parameters
+        ----------
+        genomes : ndarray, shape (n, n_genes)
+
+        Returns
+        -------
+        ndarray, shape (n,), float64
+        """
+        g = self.space.check_genomes(genomes)
+        k = self.n_synth_genes
+        if self.target.pitched:
+            octave = self.space.specs[k].from_unit(g[:, k]) - 1.0
+            cents = self.space.specs[k + 1].from_unit(g[:, k + 1])
+            return self.target.f0_hz * 2.0 ** (octave + cents / 1200.0)
+        return self.space.specs[k].from_unit(g[:, k])
+
+    def render(self, genomes: np.ndarray) -> np.ndarray:
+        """Exactly the audio that is scored (before loudness normalisation).
+
+        Parameters
+        ----------
+        genomes : ndarray, shape (n, n_genes)
+
+        Returns
+        -------
+        ndarray, shape (n, n_samples), float32
+        """
+        g = self.space.check_genomes(genomes)
+        return self.synth.render(g[:, : self.n_synth_genes], self.f0_hz(g), self.n_samples, self.sample_rate,
+                                 hold_s=self.hold_s)
+
+    # -- audio -> distances ------------------------------------------------------------------------------------------
+    def distances(self, audio: np.ndarray) -> np.ndarray:
+        """Normalised component distances of rendered audio to the target.
+
+        Parameters
+        ----------
+        audio : ndarray, shape (n, n_samples)
+
+        Returns
+        -------
+        ndarray, shape (n, n_components), float64
+            Columns in :data:`COMPONENTS` order, each divided by its scale.
+        """
+        x = np.asarray(audio, dtype=np.float32)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.shape[1] != self.n_samples:
+            raise FitnessError(f"audio must have {self.n_samples} samples (the target's length), got {x.shape[1]}")
+        out = np.empty((x.shape[0], len(COMPONENTS)))
+        for i in range(0, x.shape[0], self.chunk_size):
+            out[i : i + self.chunk_size] = self._distances(x[i : i + self.chunk_size])
+        out /= self._scales
+        return np.where(np.isfinite(out), out, PENALTY)
+
+    def _distances(self, x: np.ndarray) -> np.ndarray:
+        feats = self.extractor.extract(rms_normalize(x))
+        ref = self._ref
+        d = np.zeros((x.shape[0], len(COMPONENTS)))
+        stft = 0.0
+        for size in self.extractor.stft_sizes:
+            lp = 0.5 * np.log(feats[f"power_{size}"] + self._floors[size])
+            stft = stft + np.abs(lp - ref[f"log_{size}"]).mean(axis=(1, 2))
+        d[:, 0] = stft / len(self.extractor.stft_sizes)
+        log_mel = np.log(feats["mel"] + self._mel_floor)
+        d[:, 1] = np.abs(log_mel - ref["log_mel"]).mean(axis=(1, 2))
+        d[:, 2] = np.abs(log_mel @ self.extractor.dct - ref["mfcc"]).mean(axis=(1, 2))
+        d[:, 3] = np.abs(_db(feats["energy"], self._energy_ref) - ref["envelope"]).mean(axis=1)
+        d[:, 4] = np.abs(feats["centroid"] - ref["centroid"]) @ self._centroid_w
+        if self.extractor.f0_hz:
+            diff = np.minimum(np.abs(np.log2(feats["f0_hz"]) - ref["log2_f0"]), 1.0)
+            d[:, 5] = diff @ self._f0_w
+        return d
+
+    # -- the public calls ----------------------------------------------------------------------------------------------
+    def components(self, genomes: np.ndarray) -> dict[str, np.ndarray]:
+        """Every component (normalised, unweighted) and the weighted ``total``.
+
+        Parameters
+        ----------
+        genomes : ndarray, shape (n, n_genes)
+
+        Returns
+        -------
+        dict of str to ndarray, each shape (n,), float64
+        """
+        d = self._all(genomes)
+        out = {c: d[:, i] for i, c in enumerate(COMPONENTS)}
+        out["total"] = self._total(d)
+        return out
+
+    def __call__(self, genomes: np.ndarray) -> np.ndarray:
+        """Fitness of each genome, lower is better.
+
+        Parameters
+        ----------
+        genomes : ndarray, shape (n, n_genes)
+            Genes in [0, 1].
+
+        Returns
+        -------
+        ndarray, shape (n,), float64
+            Finite; 0 for a render identical to the target.
+        """
+        return self._total(self._all(genomes))
+
+    def score_audio(self, audio: np.ndarray) -> dict[str, np.ndarray]:
+        """Components and ``total`` for audio that was not rendered here (``gascar compare``).
+
+        Parameters
+        ----------
+        audio : ndarray, shape (n, n_samples) or (n_samples,)
+
+        Returns
+        -------
+        dict of str to ndarray, each shape (n,)
+        """
+        d = self.distances(audio)
+        out = {c: d[:, i] for i, c in enumerate(COMPONENTS)}
+        out["total"] = self._total(d)
+        return out
+
+    def _all(self, genomes: np.ndarray) -> np.ndarray:
+        g = self.space.check_genomes(genomes)
+        out = np.empty((g.shape[0], len(COMPONENTS)))
+        for i in range(0, g.shape[0], self.chunk_size):
+            out[i : i + self.chunk_size] = self.distances(self.render(g[i : i + self.chunk_size]))
+        return out
+
+    def _total(self, d: np.ndarray) -> np.ndarray:
+        total = d @ self._w
+        return np.where(np.isfinite(total), np.minimum(total, PENALTY), PENALTY)
+
+    # -- presets -------------------------------------------------------------------------------------------------------
+    def render_settings(self, genome: np.ndarray) -> RenderSettings:
+        """Render settings that reproduce what was scored for ``genome`` ``(n_genes,)``."""
+        return RenderSettings(f0_hz=float(self.f0_hz(np.asarray(genome)[None, :])[0]),
+                              duration_s=self.n_samples / self.sample_rate, hold_s=self.hold_s,
+                              sample_rate=self.sample_rate)
+
+    def preset(self, genome: np.ndarray, **match_info) -> Preset:
+        """The preset of one genome ``(n_genes,)``, with render settings that reproduce what was scored.
+
+        Parameters
+        ----------
+        genome : ndarray, shape (n_genes,)
+        **match_info
+            Keys of a preset's ``match`` block (``budget``, ``seed`` ...);
+            ``target``, ``target_sha256``, ``fitness``, ``components``,
+            ``metric`` and ``weights`` are filled in when not given.
+        """
+        g = self.space.check_genomes(np.asarray(genome))[0]
+        info = dict(match_info)
+        if "fitness" not in info or "components" not in info:
+            comps = self.components(g[None, :])
+            info.setdefault("fitness", float(comps.pop("total")[0]))
+            info.setdefault("components", {k: float(v[0]) for k, v in comps.items()})
+        info.setdefault("target", self.target.name)
+        info.setdefault("target_sha256", self.target.sha256)
+        info.setdefault("metric", self.metric)
+        info.setdefault("weights", dict(self.weights))
+        return Preset.from_genome(self.synth.name, g[: self.n_synth_genes], self.render_settings(g), match=info)
+
+
+def _db(energy: np.ndarray, reference: np.float32, floor_db: float = 60.0) -> np.ndarray:
+    """Frame energy in dB re ``reference``, floored at ``-floor_db``; shape kept."""
+    return np.maximum(10.0 * np.log10(energy / reference + np.float32(1e-12)), np.float32(-floor_db))
+
+
+def target_from_audio(samples: np.ndarray, sample_rate: int, *, f0_hz: float | None = None, name: str = "<audio>"):
+    """A :class:`~gascar.analysis.Target` for audio already in memory (tests, measurements).
+
+    Parameters
+    ----------
+    samples : ndarray, shape (n_samples,)
+    f0_hz : float, optional
+        The note's f0; ``None`` detects it with pYIN as :func:`~gascar.analysis.load_target` does.
+    """
+    from .analysis import Target, envelope_db, estimate_hold, pitch_decision, pitch_track
+
+    y = np.ascontiguousarray(samples, dtype=np.float32)
+    env = envelope_db(y, sample_rate)
+    if f0_hz is None:
+        contour, prob = pitch_track(y, sample_rate)
+        pitched, f0, conf = pitch_decision(contour, prob, env)
+        source = "pyin" if pitched else "none"
+    else:
+        pitched, f0, conf, source = True, float(f0_hz), 1.0, "user"
+    return Target(samples=y, sample_rate=int(sample_rate), path=name, sha256="", pitched=pitched, f0_hz=f0,
+                  f0_confidence=conf, f0_source=source, hold_s=estimate_hold(env, sample_rate, y.size))
