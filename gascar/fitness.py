@@ -48,7 +48,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .errors import FitnessError
-from .features import F0_FFT, SPECTRAL_FLOOR_DB, FeatureExtractor, rms_normalize
+from .features import SPECTRAL_FLOOR_DB, FeatureExtractor, rms_normalize
 from .params import ParamSpace, ParamSpec
 from .preset import Preset, RenderSettings
 
@@ -59,13 +59,13 @@ METRIC = "gascar-fitness-1"
 #: Typical raw value of each component between unrelated sounds (the median
 #: over pairs of random renders of every synth and the shared targets, see
 #: :func:`measure_scales`); dividing by it puts every component on one scale.
-SCALES = {"stft": 1.0, "mel": 1.0, "mfcc": 1.0, "envelope": 1.0, "centroid": 1.0, "f0": 1.0}
+SCALES = {"stft": 1.59, "mel": 4.77, "mfcc": 4.92, "envelope": 13.1, "centroid": 1.63, "f0": 0.755}
 #: Default weights (sum 1), chosen with :func:`measure_ranking`.
 DEFAULT_WEIGHTS = {"stft": 0.3, "mel": 0.2, "mfcc": 0.1, "envelope": 0.2, "centroid": 0.1, "f0": 0.1}
 #: Fitness of a render whose features are not finite.
 PENALTY = 1.0e3
 #: Rows rendered and compared at once (bounds memory for large batches).
-CHUNK = 32
+CHUNK = 16
 #: Range of the free frequency gene of unpitched targets (Hz).
 FREE_F0_RANGE_HZ = (20.0, 5000.0)
 #: Frames quieter than this (dB re the target's loudest) do not count for f0.
@@ -132,6 +132,112 @@ def pitch_specs(target) -> list[ParamSpec]:
                       description="Base frequency of the note (the target has no clear pitch).")]
 
 
+class Comparator:
+    """The target's features, computed once, and the distances of audio batches to them.
+
+    Parameters
+    ----------
+    target : gascar.analysis.Target
+    weights : mapping or str, optional
+        Component weights (see :func:`parse_weights`).
+    chunk_size : int
+        Rows compared at once (bounds memory for large batches).
+    """
+
+    def __init__(self, target, weights=None, chunk_size: int = CHUNK):
+        self.weights = parse_weights(weights)
+        self.chunk_size = int(chunk_size)
+        if self.chunk_size < 1:
+            raise FitnessError(f"chunk_size must be at least 1, got {self.chunk_size}")
+        self.sample_rate = int(target.sample_rate)
+        self.n_samples = int(target.n_samples)
+        self.extractor = FeatureExtractor(self.sample_rate, self.n_samples, target.f0_hz if target.pitched else None)
+        self._reference(np.asarray(target.samples, dtype=np.float32))
+
+    def _reference(self, samples: np.ndarray) -> None:
+        feats = self.extractor.extract(rms_normalize(samples[None, :]))
+        self._floors = {}
+        self._ref = {}
+        for size in self.extractor.stft_sizes:
+            m = feats[f"mag_{size}"][0]
+            self._floors[size] = np.float32(max(float(m.max()), 1e-20) * 10 ** (-SPECTRAL_FLOOR_DB / 20))
+            self._ref[f"log_{size}"] = np.log(m + self._floors[size])
+        mel = feats["mel"][0]
+        self._mel_floor = np.float32(max(float(mel.max()), 1e-20) * 10 ** (-SPECTRAL_FLOOR_DB / 10))
+        self._ref["log_mel"] = np.log(mel + self._mel_floor)
+        self._ref["mfcc"] = self._ref["log_mel"] @ self.extractor.dct
+        energy = feats["energy"][0]
+        self._energy_ref = np.float32(max(float(energy.max()), 1e-20))
+        self._ref["envelope"] = _db(energy, self._energy_ref)
+        w = np.sqrt(energy / self._energy_ref)
+        self._centroid_w = (w / max(float(w.sum()), 1e-12)).astype(np.float32)
+        self._ref["centroid"] = feats["centroid"][0]
+        if self.extractor.f0_hz:
+            e = feats["f0_energy"][0]
+            loud = 10 * np.log10(e / max(float(e.max()), 1e-20) + 1e-12) >= -F0_MIN_DB
+            w = feats["periodicity"][0] * loud
+            self._f0_w = (w / max(float(w.sum()), 1e-12)).astype(np.float32)
+            self._ref["log2_f0"] = np.log2(feats["f0_hz"][0])
+        self._scales = np.array([SCALES[c] for c in COMPONENTS])
+        self._w = np.array([self.weights[c] for c in COMPONENTS])
+        if not self.extractor.f0_hz:
+            self._w[COMPONENTS.index("f0")] = 0.0
+
+    def distances(self, audio: np.ndarray) -> np.ndarray:
+        """Normalised component distances of audio to the target.
+
+        Parameters
+        ----------
+        audio : ndarray, shape (n, n_samples)
+            The target's length; any level (each row is loudness-normalised).
+
+        Returns
+        -------
+        ndarray, shape (n, n_components), float64
+            Columns in :data:`COMPONENTS` order, each divided by its scale;
+            non-finite values become :data:`PENALTY`.
+        """
+        x = np.asarray(audio, dtype=np.float32)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.shape[1] != self.n_samples:
+            raise FitnessError(f"audio must have {self.n_samples} samples (the target's length), got {x.shape[1]}")
+        out = np.empty((x.shape[0], len(COMPONENTS)))
+        for i in range(0, x.shape[0], self.chunk_size):
+            out[i : i + self.chunk_size] = self._distances(x[i : i + self.chunk_size])
+        out /= self._scales
+        return np.where(np.isfinite(out), out, PENALTY)
+
+    def _distances(self, x: np.ndarray) -> np.ndarray:
+        feats = self.extractor.extract(rms_normalize(x))
+        ref = self._ref
+        d = np.zeros((x.shape[0], len(COMPONENTS)))
+        for size in self.extractor.stft_sizes:
+            d[:, 0] += _mean_abs_diff(np.log(feats[f"mag_{size}"] + self._floors[size]), ref[f"log_{size}"])
+        d[:, 0] /= len(self.extractor.stft_sizes)
+        log_mel = np.log(feats["mel"] + self._mel_floor)
+        d[:, 2] = _mean_abs_diff(log_mel @ self.extractor.dct, ref["mfcc"])
+        d[:, 1] = _mean_abs_diff(log_mel, ref["log_mel"])
+        d[:, 3] = np.abs(_db(feats["energy"], self._energy_ref) - ref["envelope"]).mean(axis=1)
+        d[:, 4] = np.abs(feats["centroid"] - ref["centroid"]) @ self._centroid_w
+        if self.extractor.f0_hz:
+            diff = np.minimum(np.abs(np.log2(feats["f0_hz"]) - ref["log2_f0"]), 1.0)
+            d[:, 5] = diff @ self._f0_w
+        return d
+
+    def total(self, d: np.ndarray) -> np.ndarray:
+        """Weighted sum of distances ``(n, n_components)``: the fitness ``(n,)``, finite."""
+        total = d @ self._w
+        return np.where(np.isfinite(total), np.minimum(total, PENALTY), PENALTY)
+
+    def score(self, audio: np.ndarray) -> dict[str, np.ndarray]:
+        """Every component and the weighted ``total`` for audio ``(n, n_samples)``; each ``(n,)``."""
+        d = self.distances(audio)
+        out = {c: d[:, i] for i, c in enumerate(COMPONENTS)}
+        out["total"] = self.total(d)
+        return out
+
+
 class Objective:
     """Batch fitness of a synth's genomes against one target.
 
@@ -166,18 +272,15 @@ class Objective:
             raise FitnessError(f"unknown fitness options: {', '.join(unknown)} (known: {', '.join(_OPTIONS)})")
         self.target = target
         self.synth = synth
-        self.weights = parse_weights(options.get("weights"))
-        self.chunk_size = int(options.get("chunk_size", CHUNK))
-        if self.chunk_size < 1:
-            raise FitnessError(f"chunk_size must be at least 1, got {self.chunk_size}")
+        self.comparator = Comparator(target, options.get("weights"), options.get("chunk_size", CHUNK))
+        self.weights = self.comparator.weights
+        self.chunk_size = self.comparator.chunk_size
         self.metric = METRIC
         self.space = synth.params + ParamSpace(pitch_specs(target))
         self.n_synth_genes = synth.n_genes
         self.sample_rate = int(target.sample_rate)
         self.n_samples = int(target.n_samples)
         self.hold_s = float(target.hold_s)
-        self.extractor = FeatureExtractor(self.sample_rate, self.n_samples, target.f0_hz if target.pitched else None)
-        self._reference(np.asarray(target.samples, dtype=np.float32))
 
     @property
     def n_genes(self) -> int:
@@ -185,36 +288,6 @@ class Objective:
 
     def __repr__(self) -> str:
         return f"<Objective {self.synth.name} vs {self.target.name}, {self.n_genes} genes>"
-
-    # -- target side, once -------------------------------------------------------------------------------------------
-    def _reference(self, samples: np.ndarray) -> None:
-        feats = self.extractor.extract(rms_normalize(samples[None, :]))
-        self._floors = {}
-        self._ref = {}
-        for size in self.extractor.stft_sizes:
-            p = feats[f"power_{size}"][0]
-            self._floors[size] = np.float32(max(float(p.max()), 1e-20) * 10 ** (-SPECTRAL_FLOOR_DB / 10))
-            self._ref[f"log_{size}"] = 0.5 * np.log(p + self._floors[size])
-        mel = feats["mel"][0]
-        self._mel_floor = np.float32(max(float(mel.max()), 1e-20) * 10 ** (-SPECTRAL_FLOOR_DB / 10))
-        self._ref["log_mel"] = np.log(mel + self._mel_floor)
-        self._ref["mfcc"] = self._ref["log_mel"] @ self.extractor.dct
-        energy = feats["energy"][0]
-        self._energy_ref = np.float32(max(float(energy.max()), 1e-20))
-        self._ref["envelope"] = _db(energy, self._energy_ref)
-        w = np.sqrt(energy / self._energy_ref)
-        self._centroid_w = (w / max(float(w.sum()), 1e-12)).astype(np.float32)
-        self._ref["centroid"] = feats["centroid"][0]
-        if self.extractor.f0_hz:
-            e = feats[f"power_{F0_FFT}"][0].sum(axis=-1)
-            loud = 10 * np.log10(e / max(float(e.max()), 1e-20) + 1e-12) >= -F0_MIN_DB
-            w = feats["periodicity"][0] * loud
-            self._f0_w = (w / max(float(w.sum()), 1e-12)).astype(np.float32)
-            self._ref["log2_f0"] = np.log2(feats["f0_hz"][0])
-        self._scales = np.array([SCALES[c] for c in COMPONENTS])
-        self._w = np.array([self.weights[c] for c in COMPONENTS])
-        if not self.extractor.f0_hz:
-            self._w[COMPONENTS.index("f0")] = 0.0
 
     # -- genomes -> audio ----------------------------------------------------------------------------------------------
     def f0_hz(self, genomes: np.ndarray) -> np.ndarray:
@@ -251,48 +324,9 @@ class Objective:
         return self.synth.render(g[:, : self.n_synth_genes], self.f0_hz(g), self.n_samples, self.sample_rate,
                                  hold_s=self.hold_s)
 
-    # -- audio -> distances ------------------------------------------------------------------------------------------
     def distances(self, audio: np.ndarray) -> np.ndarray:
-        """Normalised component distances of rendered audio to the target.
-
-        Parameters
-        ----------
-        audio : ndarray, shape (n, n_samples)
-
-        Returns
-        -------
-        ndarray, shape (n, n_components), float64
-            Columns in :data:`COMPONENTS` order, each divided by its scale.
-        """
-        x = np.asarray(audio, dtype=np.float32)
-        if x.ndim == 1:
-            x = x[None, :]
-        if x.shape[1] != self.n_samples:
-            raise FitnessError(f"audio must have {self.n_samples} samples (the target's length), got {x.shape[1]}")
-        out = np.empty((x.shape[0], len(COMPONENTS)))
-        for i in range(0, x.shape[0], self.chunk_size):
-            out[i : i + self.chunk_size] = self._distances(x[i : i + self.chunk_size])
-        out /= self._scales
-        return np.where(np.isfinite(out), out, PENALTY)
-
-    def _distances(self, x: np.ndarray) -> np.ndarray:
-        feats = self.extractor.extract(rms_normalize(x))
-        ref = self._ref
-        d = np.zeros((x.shape[0], len(COMPONENTS)))
-        stft = 0.0
-        for size in self.extractor.stft_sizes:
-            lp = 0.5 * np.log(feats[f"power_{size}"] + self._floors[size])
-            stft = stft + np.abs(lp - ref[f"log_{size}"]).mean(axis=(1, 2))
-        d[:, 0] = stft / len(self.extractor.stft_sizes)
-        log_mel = np.log(feats["mel"] + self._mel_floor)
-        d[:, 1] = np.abs(log_mel - ref["log_mel"]).mean(axis=(1, 2))
-        d[:, 2] = np.abs(log_mel @ self.extractor.dct - ref["mfcc"]).mean(axis=(1, 2))
-        d[:, 3] = np.abs(_db(feats["energy"], self._energy_ref) - ref["envelope"]).mean(axis=1)
-        d[:, 4] = np.abs(feats["centroid"] - ref["centroid"]) @ self._centroid_w
-        if self.extractor.f0_hz:
-            diff = np.minimum(np.abs(np.log2(feats["f0_hz"]) - ref["log2_f0"]), 1.0)
-            d[:, 5] = diff @ self._f0_w
-        return d
+        """:meth:`Comparator.distances` of rendered audio ``(n, n_samples)`` -> ``(n, n_components)``."""
+        return self.comparator.distances(audio)
 
     # -- the public calls ----------------------------------------------------------------------------------------------
     def components(self, genomes: np.ndarray) -> dict[str, np.ndarray]:
@@ -308,7 +342,7 @@ class Objective:
         """
         d = self._all(genomes)
         out = {c: d[:, i] for i, c in enumerate(COMPONENTS)}
-        out["total"] = self._total(d)
+        out["total"] = self.comparator.total(d)
         return out
 
     def __call__(self, genomes: np.ndarray) -> np.ndarray:
@@ -324,34 +358,14 @@ class Objective:
         ndarray, shape (n,), float64
             Finite; 0 for a render identical to the target.
         """
-        return self._total(self._all(genomes))
-
-    def score_audio(self, audio: np.ndarray) -> dict[str, np.ndarray]:
-        """Components and ``total`` for audio that was not rendered here (``gascar compare``).
-
-        Parameters
-        ----------
-        audio : ndarray, shape (n, n_samples) or (n_samples,)
-
-        Returns
-        -------
-        dict of str to ndarray, each shape (n,)
-        """
-        d = self.distances(audio)
-        out = {c: d[:, i] for i, c in enumerate(COMPONENTS)}
-        out["total"] = self._total(d)
-        return out
+        return self.comparator.total(self._all(genomes))
 
     def _all(self, genomes: np.ndarray) -> np.ndarray:
         g = self.space.check_genomes(genomes)
         out = np.empty((g.shape[0], len(COMPONENTS)))
         for i in range(0, g.shape[0], self.chunk_size):
-            out[i : i + self.chunk_size] = self.distances(self.render(g[i : i + self.chunk_size]))
+            out[i : i + self.chunk_size] = self.comparator.distances(self.render(g[i : i + self.chunk_size]))
         return out
-
-    def _total(self, d: np.ndarray) -> np.ndarray:
-        total = d @ self._w
-        return np.where(np.isfinite(total), np.minimum(total, PENALTY), PENALTY)
 
     # -- presets -------------------------------------------------------------------------------------------------------
     def render_settings(self, genome: np.ndarray) -> RenderSettings:
@@ -384,6 +398,40 @@ class Objective:
         return Preset.from_genome(self.synth.name, g[: self.n_synth_genes], self.render_settings(g), match=info)
 
 
+def compare_files(target_path, candidate_path, *, weights=None, f0_hz: float | None = None,
+                  max_duration_s: float = 4.0, sample_rate: int = 22050) -> dict:
+    """Fitness of one sound file against another (``gascar compare``).
+
+    The candidate is loaded like the target (mono, same rate, leading
+    silence trimmed), then cut or zero-padded to the target's length.
+
+    Returns
+    -------
+    dict
+        ``fitness``, ``components`` (name to value), ``weights`` and
+        ``target`` (the analysis summary), JSON-ready.
+    """
+    from .analysis import load_target
+    from .audio import load_audio
+
+    target = load_target(target_path, f0_hz=f0_hz, max_duration_s=max_duration_s, sample_rate=sample_rate)
+    comparator = Comparator(target, weights)
+    cand = load_audio(candidate_path, sample_rate=target.sample_rate, max_duration_s=max_duration_s).samples
+    y = np.zeros(target.n_samples, np.float32)
+    y[: min(cand.size, y.size)] = cand[: y.size]
+    scores = comparator.score(y[None, :])
+    total = float(scores.pop("total")[0])
+    return {"fitness": total, "components": {k: float(v[0]) for k, v in scores.items()},
+            "weights": dict(comparator.weights), "target": target.summary()}
+
+
+def _mean_abs_diff(a: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Mean of ``|a - ref|`` over all but the first axis; overwrites ``a``."""
+    a -= ref
+    np.abs(a, out=a)
+    return a.reshape(a.shape[0], -1).mean(axis=1)
+
+
 def _db(energy: np.ndarray, reference: np.float32, floor_db: float = 60.0) -> np.ndarray:
     """Frame energy in dB re ``reference``, floored at ``-floor_db``; shape kept."""
     return np.maximum(10.0 * np.log10(energy / reference + np.float32(1e-12)), np.float32(-floor_db))
@@ -410,3 +458,189 @@ def target_from_audio(samples: np.ndarray, sample_rate: int, *, f0_hz: float | N
         pitched, f0, conf, source = True, float(f0_hz), 1.0, "user"
     return Target(samples=y, sample_rate=int(sample_rate), path=name, sha256="", pitched=pitched, f0_hz=f0,
                   f0_confidence=conf, f0_source=source, hold_s=estimate_hold(env, sample_rate, y.size))
+
+
+# -- measuring the scales and weights ---------------------------------------------------------------------------------
+
+
+def _sound_pool(n_per_synth: int, duration_s: float, sample_rate: int, seed: int, targets_dir=None):
+    """Random renders of every synth and the shared targets, all ``duration_s`` long.
+
+    Returns
+    -------
+    list of (label, samples (n_samples,), f0_hz or None)
+    """
+    from pathlib import Path
+
+    from .analysis import load_target
+    from .synths import get_synth, list_synths
+
+    rng = np.random.default_rng(seed)
+    n = int(round(duration_s * sample_rate))
+    pool = []
+    for name in list_synths():
+        synth = get_synth(name)
+        g = rng.random((n_per_synth, synth.n_genes))
+        f0 = np.exp(rng.uniform(np.log(80.0), np.log(800.0), n_per_synth))
+        audio = synth.render(g, f0, n, sample_rate, hold_s=0.6 * duration_s)
+        for i in range(n_per_synth):
+            if np.sqrt(np.mean(audio[i] ** 2)) > 1e-4:
+                pool.append((f"{name}{i}", audio[i], float(f0[i])))
+    if targets_dir is not None and Path(targets_dir).is_dir():
+        for p in sorted(Path(targets_dir).iterdir()):
+            if p.suffix.lower() in (".wav", ".flac"):
+                t = load_target(p, sample_rate=sample_rate, cache=False)
+                y = np.zeros(n, np.float32)
+                y[: min(n, t.n_samples)] = t.samples[:n]
+                pool.append((p.stem, y, t.f0_hz))
+    return pool
+
+
+def measure_scales(n_per_synth: int = 12, duration_s: float = 1.0, sample_rate: int = 22050, seed: int = 0,
+                   targets_dir=None) -> dict[str, float]:
+    """Typical raw component values between unrelated sounds (what :data:`SCALES` holds).
+
+    Every sound of a pool (``n_per_synth`` random renders of each synth and
+    the files of ``targets_dir``) is a target once; each component's scale
+    is the median of its raw distances from every target to every other
+    sound of the pool (the f0 component over pitched targets only).
+
+    Returns
+    -------
+    dict of str to float
+    """
+    pool = _sound_pool(n_per_synth, duration_s, sample_rate, seed, targets_dir)
+    audio = np.stack([a for _, a, _ in pool])
+    raw = {c: [] for c in COMPONENTS}
+    for i, (_label, y, f0) in enumerate(pool):
+        obj = _raw_objective(y, sample_rate, f0)
+        d = obj.distances(np.delete(audio, i, axis=0))
+        for j, c in enumerate(COMPONENTS):
+            if c != "f0" or f0 is not None:
+                raw[c].append(d[:, j])
+    return {c: float(np.median(np.concatenate(v))) for c, v in raw.items()}
+
+
+def _raw_objective(samples: np.ndarray, sample_rate: int, f0_hz: float | None, synth=None, **options) -> Objective:
+    """An Objective without scaling (all scales 1) for measurements."""
+    from .synths import get_synth
+
+    target = target_from_audio(samples, sample_rate, f0_hz=f0_hz) if f0_hz else _unpitched(samples, sample_rate)
+    obj = Objective(target, synth or get_synth("subtractive"), **options)
+    obj.comparator._scales = np.ones(len(COMPONENTS))
+    return obj
+
+
+def _unpitched(samples: np.ndarray, sample_rate: int):
+    from .analysis import Target, envelope_db, estimate_hold
+
+    y = np.ascontiguousarray(samples, dtype=np.float32)
+    return Target(samples=y, sample_rate=sample_rate, path="<audio>", sha256="", pitched=False, f0_hz=None,
+                  f0_confidence=0.0, f0_source="none", hold_s=estimate_hold(envelope_db(y, sample_rate), sample_rate, y.size))
+
+
+def perturbations(samples: np.ndarray, sample_rate: int, kind: str, amounts) -> np.ndarray:
+    """Copies of a sound altered by growing amounts (for sanity tests and :func:`measure_ranking`).
+
+    Parameters
+    ----------
+    samples : ndarray, shape (n_samples,)
+    kind : str
+        ``"detune"`` (amounts in cents; resampling), ``"lowpass"`` (amounts
+        in octaves below Nyquist of a 4th-order Butterworth), ``"attack"``
+        (amounts in seconds of a linear fade-in), ``"gain"`` (amounts in dB).
+    amounts : sequence of float
+
+    Returns
+    -------
+    ndarray, shape (len(amounts), n_samples), float32
+    """
+    import scipy.signal
+
+    x = np.asarray(samples, dtype=np.float64)
+    n = x.size
+    out = []
+    for a in amounts:
+        if kind == "detune":
+            ratio = 2.0 ** (a / 1200.0)
+            t = np.arange(n) * ratio
+            y = np.interp(t, np.arange(n), x, right=0.0)
+        elif kind == "lowpass":
+            if a <= 0:
+                y = x
+            else:
+                sos = scipy.signal.butter(4, 0.999 * 2.0 ** (-a), output="sos")
+                y = scipy.signal.sosfilt(sos, x)
+        elif kind == "attack":
+            ramp = np.clip(np.arange(n) / max(a * sample_rate, 1e-9), 0.0, 1.0) if a > 0 else np.ones(n)
+            y = x * ramp
+        elif kind == "gain":
+            y = x * 10 ** (a / 20.0)
+        else:
+            raise FitnessError(f"unknown perturbation {kind!r}; use detune, lowpass, attack or gain")
+        out.append(y)
+    return np.asarray(out, dtype=np.float32)
+
+
+#: Perturbation ladders of :func:`measure_ranking`.
+LADDERS = {
+    "detune": (0.0, 10.0, 25.0, 50.0, 100.0, 200.0),
+    "lowpass": (0.0, 0.5, 1.0, 2.0, 3.0, 4.0),
+    "attack": (0.0, 0.01, 0.03, 0.08, 0.2, 0.4),
+    "genes": (0.0, 0.02, 0.05, 0.1, 0.2, 0.4),
+}
+
+
+def measure_ranking(n_per_synth: int = 4, duration_s: float = 1.0, sample_rate: int = 22050, seed: int = 1,
+                    targets_dir=None, weights=None) -> dict[str, dict[str, float]]:
+    """How well each component (and the weighted total) ranks perturbations by size.
+
+    For every sound of a pool (random renders of each synth, the files of
+    ``targets_dir``), ladders of growing detuning, low-pass filtering and
+    attack, and (for renders) growing Gaussian noise on the genome, are
+    scored; the result is the mean Spearman correlation between perturbation
+    size and each component (1.0: always ranked correctly).
+
+    Returns
+    -------
+    dict of ladder to dict of component (and ``total``) to float
+    """
+    import scipy.stats
+
+    from .synths import get_synth, list_synths
+
+    rng = np.random.default_rng(seed)
+    pool = _sound_pool(n_per_synth, duration_s, sample_rate, seed, targets_dir)
+    n = int(round(duration_s * sample_rate))
+    scores: dict[str, dict[str, list]] = {k: {c: [] for c in (*COMPONENTS, "total")} for k in LADDERS}
+    scale = np.array([SCALES[c] for c in COMPONENTS])
+
+    def record(ladder, obj, audio, pitched):
+        d = obj.distances(audio) / scale
+        w = np.array([parse_weights(weights)[c] for c in COMPONENTS]) * (1.0 if pitched else np.r_[np.ones(5), 0.0])
+        cols = {c: d[:, j] for j, c in enumerate(COMPONENTS)}
+        cols["total"] = d @ w
+        amounts = np.arange(audio.shape[0])
+        for c, v in cols.items():
+            if c == "f0" and not pitched:
+                continue
+            rho = scipy.stats.spearmanr(amounts, v).statistic if np.ptp(v) > 0 else 0.0
+            scores[ladder][c].append(float(rho))
+
+    for _label, y, f0 in pool:
+        obj = _raw_objective(y, sample_rate, f0)
+        for kind in ("detune", "lowpass", "attack"):
+            record(kind, obj, perturbations(y, sample_rate, kind, LADDERS[kind]), f0 is not None)
+    for name in list_synths():
+        synth = get_synth(name)
+        for _ in range(n_per_synth):
+            g = rng.random(synth.n_genes)
+            f0 = float(np.exp(rng.uniform(np.log(80.0), np.log(800.0))))
+            base = synth.render(g[None, :], f0, n, sample_rate, hold_s=0.6 * duration_s)
+            if np.sqrt(np.mean(base**2)) < 1e-4:
+                continue
+            direction = rng.standard_normal(synth.n_genes)
+            genomes = np.clip(g + np.outer(LADDERS["genes"], direction), 0.0, 1.0)
+            audio = synth.render(genomes, f0, n, sample_rate, hold_s=0.6 * duration_s)
+            record("genes", _raw_objective(base[0], sample_rate, f0), audio, True)
+    return {k: {c: float(np.mean(v)) if v else float("nan") for c, v in comps.items()} for k, comps in scores.items()}
