@@ -221,10 +221,10 @@ def autocorrelation_f0(
     """f0 contour and periodicity from the autocorrelation of each frame.
 
     The ACF is the inverse FFT of the power spectrum, divided by the
-    window's own ACF (so long lags are not penalised). The best lag within
-    ``lag_range`` is taken, then halved when the half lag is nearly as
-    periodic (a guard against picking a sub-harmonic); a parabola through
-    the peak refines it.
+    window's own ACF (so long lags are not penalised). The period is the
+    peak around the first lag within ``lag_range`` whose ACF is within 10 %
+    of the best (a guard against sub-harmonics); a parabola through the
+    peak refines it.
 
     Parameters
     ----------
@@ -246,11 +246,12 @@ def autocorrelation_f0(
     r0 = np.maximum(acf[..., :1], np.float32(1e-20))
     r = acf / r0 / window_acf[: hi + 2]
     seg = r[..., lo : hi + 1]
-    k = np.argmax(seg, axis=-1) + lo
-    half = np.maximum(k // 2, lo)
-    r_k = np.take_along_axis(r, k[..., None], axis=-1)[..., 0]
-    r_half = np.take_along_axis(r, half[..., None], axis=-1)[..., 0]
-    k = np.where((half * 2 >= k - 1) & (half > lo) & (r_half >= 0.9 * r_k), half, k)
+    # The first lag within 10 % of the best is the period (a sub-harmonic's
+    # lag 2T is as periodic as T); its peak lies before 1.5 times that lag.
+    best = seg.max(axis=-1, keepdims=True)
+    first = np.argmax(seg >= 0.9 * best, axis=-1)[..., None] + lo
+    lags = np.arange(lo, hi + 1)
+    k = np.argmax(np.where(lags <= 1.5 * first + 1, seg, -np.inf), axis=-1) + lo
     k = np.clip(k, 1, hi)
     a = np.take_along_axis(r, (k - 1)[..., None], axis=-1)[..., 0]
     b = np.take_along_axis(r, k[..., None], axis=-1)[..., 0]
