@@ -183,7 +183,7 @@ def measure_throughput(objective, jobs=(1, 2), *, n_genomes: int = 48, rounds: i
     n_genomes : int
         Batch size, as one generation's children.
     rounds : int
-        Timed batches per job count (after one warm-up batch).
+        Timed batches per job count (after three warm-up batches).
 
     Returns
     -------
@@ -196,7 +196,8 @@ def measure_throughput(objective, jobs=(1, 2), *, n_genomes: int = 48, rounds: i
     out = {}
     for n in jobs:
         with Evaluator({0: objective}, n_jobs=n, chunk_size=chunk_size) as ev:
-            ev(0, genomes)  # start workers, warm caches
+            for _ in range(3):  # start every worker and warm its caches (imports, compiled kernels)
+                ev(0, genomes)
             t0 = time.perf_counter()
             for _ in range(rounds):
                 ev(0, genomes)

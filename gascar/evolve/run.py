@@ -86,7 +86,9 @@ def components_function(objectives: dict) -> Callable:
 
     def components(key, genomes: np.ndarray) -> dict:
         fn = getattr(objectives[key], "components", None)
-        return fn(genomes) if fn is not None else {}
+        if fn is None:
+            return {}
+        return {k: v for k, v in fn(genomes).items() if k != "total"}  # the total is the fitness itself
 
     return components
 
