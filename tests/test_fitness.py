@@ -1,0 +1,182 @@
+"""The Objective: zero for identical sounds, level-blind, monotonic in detuning, filtering and attack."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+import numpy as np
+import pytest
+
+import gascar
+from gascar.errors import FitnessError
+from gascar.fitness import (
+    COMPONENTS,
+    DEFAULT_WEIGHTS,
+    PENALTY,
+    Comparator,
+    Objective,
+    parse_weights,
+    perturbations,
+    target_from_audio,
+)
+from gascar.preset import Preset
+from gascar.synths import get_synth
+
+SR = 22050
+N = int(0.6 * SR)
+
+
+def _genome(objective, seed=3, octave="0", cents=0.0):
+    """A synth genome with the pitch genes at the detected f0."""
+    rng = np.random.default_rng(seed)
+    g = rng.uniform(0.2, 0.8, objective.n_genes)
+    k = objective.n_synth_genes
+    if objective.target.pitched:
+        g[k] = objective.space["octave"].to_unit(np.array(float(("-1", "0", "+1").index(octave))))
+        g[k + 1] = objective.space["fine_tune_cents"].to_unit(np.array(cents))
+    return g
+
+
+@pytest.fixture(scope="module")
+def synth_case():
+    """An objective whose target is exactly what one of its genomes renders."""
+    synth = get_synth("subtractive")
+    seed_audio = synth.render(np.random.default_rng(3).uniform(0.2, 0.8, (1, synth.n_genes)), 220.0, N, SR, hold_s=0.4)[0]
+    target = target_from_audio(seed_audio, SR, f0_hz=220.0)
+    obj = Objective(target, synth)
+    g = _genome(obj)
+    target = dataclasses.replace(target, samples=obj.render(g[None, :])[0])
+    return Objective(target, synth), g
+
+
+def test_identical_sound_scores_zero(synth_case):
+    obj, g = synth_case
+    comps = obj.components(g[None, :])
+    assert set(comps) == {*COMPONENTS, "total"}
+    assert obj(g[None, :])[0] == pytest.approx(0.0, abs=1e-6)
+    for name in COMPONENTS:
+        assert comps[name][0] == pytest.approx(0.0, abs=1e-6), name
+
+
+def test_call_returns_finite_float64_per_row_and_matches_components(synth_case):
+    obj, g = synth_case
+    genomes = np.random.default_rng(0).random((20, obj.n_genes))
+    f = obj(genomes)
+    assert f.shape == (20,) and f.dtype == np.float64 and np.all(np.isfinite(f)) and np.all(f >= 0)
+    comps = obj.components(genomes)
+    weighted = sum(obj.weights[c] * comps[c] for c in COMPONENTS)
+    assert np.allclose(comps["total"], f) and np.allclose(weighted, f)
+
+
+def test_rows_do_not_depend_on_the_batch(synth_case):
+    obj, _ = synth_case
+    genomes = np.random.default_rng(1).random((12, obj.n_genes))
+    whole = obj(genomes)
+    single = np.array([obj(genomes[i : i + 1])[0] for i in (0, 5, 11)])
+    assert np.allclose(whole[[0, 5, 11]], single, rtol=1e-5, atol=1e-7)
+    small_chunks = Objective(obj.target, obj.synth, chunk_size=5)(genomes)
+    assert np.allclose(whole, small_chunks, rtol=1e-5, atol=1e-7)
+
+
+def test_level_changes_alone_do_not_change_the_fitness(synth_case):
+    obj, g = synth_case
+    audio = obj.render(g[None, :])[0]
+    scored = obj.comparator.score(perturbations(audio, SR, "gain", [-30.0, -6.0, 0.0, 6.0]))
+    assert np.allclose(scored["total"], 0.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind,amounts", [
+    ("detune", [0.0, 10.0, 30.0, 100.0, 300.0]),
+    ("lowpass", [0.0, 1.0, 2.0, 3.0, 4.0]),
+    ("attack", [0.0, 0.02, 0.06, 0.15, 0.3]),
+])
+def test_fitness_grows_with_detuning_filtering_and_attack(synth_case, kind, amounts):
+    obj, g = synth_case
+    audio = obj.render(g[None, :])[0]
+    total = obj.comparator.score(perturbations(audio, SR, kind, amounts))["total"]
+    assert total[0] == pytest.approx(0.0, abs=1e-6)
+    assert np.all(np.diff(total) > 0), (kind, total)
+
+
+@pytest.mark.parametrize("kind,amounts", [
+    ("detune", [0.0, 10.0, 30.0, 100.0, 300.0]),
+    ("lowpass", [0.0, 1.0, 2.0, 3.0, 4.0]),
+    ("attack", [0.0, 0.02, 0.06, 0.15, 0.3]),
+])
+def test_monotonic_on_a_real_instrument(shared_targets, tmp_path, kind, amounts):
+    target = gascar.load_target(shared_targets / "cello_c3.wav", f0_hz=130.81, cache_dir=tmp_path)
+    comp = Comparator(target)
+    total = comp.score(perturbations(target.samples, target.sample_rate, kind, amounts))["total"]
+    assert total[0] == pytest.approx(0.0, abs=1e-6)
+    assert np.all(np.diff(total) > 0), (kind, total)
+
+
+def test_silent_and_broken_audio_get_finite_large_fitness(synth_case):
+    obj, _ = synth_case
+    bad = np.zeros((3, N), np.float32)
+    bad[1] = np.nan
+    bad[2, ::7] = np.inf
+    total = obj.comparator.score(bad)["total"]
+    assert np.all(np.isfinite(total)) and np.all(total <= PENALTY) and np.all(total > 0.5)
+
+
+def test_pitch_genes_for_pitched_and_unpitched_targets(synth_case):
+    obj, g = synth_case
+    assert obj.space.names[-2:] == ("octave", "fine_tune_cents")
+    assert obj.n_genes == obj.synth.n_genes + 2
+    up = _genome(obj, octave="+1", cents=100.0)
+    down = _genome(obj, octave="-1", cents=-50.0)
+    assert obj.f0_hz(np.stack([g, up, down])) == pytest.approx([220.0, 440.0 * 2 ** (1 / 12), 110.0 * 2 ** (-50 / 1200)])
+    noise = np.random.default_rng(0).standard_normal(N).astype(np.float32) * 0.1
+    unpitched = Objective(target_from_audio(noise, SR), get_synth("fm"))
+    assert not unpitched.target.pitched and unpitched.space.names[-1] == "f0_hz"
+    f0 = unpitched.f0_hz(np.stack([np.zeros(unpitched.n_genes), np.ones(unpitched.n_genes)]))
+    assert f0 == pytest.approx([20.0, 5000.0])
+    assert np.all(unpitched.components(np.random.default_rng(1).random((3, unpitched.n_genes)))["f0"] == 0.0)
+
+
+def test_preset_reproduces_what_was_scored(synth_case, tmp_path):
+    obj, _ = synth_case
+    g = _genome(obj, seed=8, octave="-1", cents=37.0)
+    preset = obj.preset(g, seed=5, budget=100)
+    assert preset.match["fitness"] == pytest.approx(float(obj(g[None, :])[0]))
+    assert set(preset.match["components"]) == set(COMPONENTS)
+    assert preset.match["metric"] and preset.match["weights"] == obj.weights and preset.match["seed"] == 5
+    assert preset.render.f0_hz == pytest.approx(110.0 * 2 ** (37 / 1200))
+    path = preset.save(tmp_path / "p.preset.json")
+    loaded = Preset.load(path)
+    assert np.array_equal(loaded.render_audio(), obj.render(g[None, :])[0])
+
+
+def test_objective_pickles_small_and_scores_the_same(synth_case):
+    obj, _ = synth_case
+    blob = pickle.dumps(obj)
+    assert len(blob) < 2_000_000
+    genomes = np.random.default_rng(2).random((4, obj.n_genes))
+    assert np.array_equal(pickle.loads(blob)(genomes), obj(genomes))
+
+
+def test_weights_parse_and_change_the_total(synth_case):
+    obj, _ = synth_case
+    assert parse_weights(None) == DEFAULT_WEIGHTS
+    assert parse_weights("stft=1, f0=0")["stft"] == 1.0
+    assert parse_weights({"mel": 2})["mel"] == 2.0 and parse_weights({"mel": 2})["stft"] == DEFAULT_WEIGHTS["stft"]
+    for bad, msg in [("bogus=1", "unknown fitness components: bogus"), ("stft=-1", ">= 0"), ("stft", "name=value"),
+                     ("stft=x", "number"), ({c: 0 for c in COMPONENTS}, "all fitness weights are zero"),
+                     ({"mel": float("nan")}, "finite"), (3, "mapping")]:
+        with pytest.raises(FitnessError, match=msg):
+            parse_weights(bad)
+    genomes = np.random.default_rng(4).random((3, obj.n_genes))
+    only_env = Objective(obj.target, obj.synth, weights={c: (1.0 if c == "envelope" else 0.0) for c in COMPONENTS})
+    assert np.allclose(only_env(genomes), obj.components(genomes)["envelope"])
+    with pytest.raises(FitnessError, match="unknown fitness options: bogus"):
+        Objective(obj.target, obj.synth, bogus=1)
+
+
+def test_public_api_round_trip(tmp_path, tone_wav):
+    target = gascar.load_target(tone_wav, cache_dir=tmp_path)
+    objective = gascar.Objective(target, gascar.get_synth("additive"))
+    genomes = np.random.default_rng(0).random((5, objective.n_genes))
+    assert objective(genomes).shape == (5,)
+    assert objective.render(genomes).shape == (5, target.n_samples)
