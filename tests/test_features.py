@@ -41,7 +41,7 @@ def test_extract_shapes_and_dtypes():
         assert feats[f"mag_{size}"].shape == (3, F.n_frames(n, size, size // 2), size // 2 + 1)
     assert feats["mel"].shape == (3, nf, F.N_MELS)
     assert feats["energy"].shape == feats["centroid"].shape == (3, nf)
-    assert feats["f0_hz"].shape == feats["periodicity"].shape == (3, F.n_frames(n, F.F0_FFT, F.F0_FFT // 2))
+    assert feats["f0_hz"].shape == feats["periodicity"].shape == (3, -(-F.n_frames(n, F.F0_FFT, F.F0_FFT // 2) // F.F0_STRIDE))
     assert all(v.dtype == np.float32 for v in feats.values())
 
 
