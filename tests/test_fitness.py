@@ -180,3 +180,18 @@ def test_public_api_round_trip(tmp_path, tone_wav):
     genomes = np.random.default_rng(0).random((5, objective.n_genes))
     assert objective(genomes).shape == (5,)
     assert objective.render(genomes).shape == (5, target.n_samples)
+
+
+def test_octave_gene_rescues_a_detector_octave_error():
+    synth = get_synth("additive")
+    g_synth = np.random.default_rng(5).uniform(0.2, 0.8, synth.n_genes)
+    audio = synth.render(g_synth[None, :], 220.0, N, SR, hold_s=0.4)[0]
+    wrong = target_from_audio(audio, SR, f0_hz=110.0)  # the detector said an octave down
+    obj = Objective(wrong, synth)
+    up = _genome(obj, octave="+1")
+    up[: synth.n_genes] = g_synth
+    same = _genome(obj, octave="0")
+    same[: synth.n_genes] = g_synth
+    exact = Objective(dataclasses.replace(wrong, samples=obj.render(up[None, :])[0]), synth)
+    f = exact(np.stack([up, same]))
+    assert f[0] == pytest.approx(0.0, abs=1e-6) and f[1] > 0.1
