@@ -11,9 +11,11 @@ Components (each divided by its scale, so 1.0 means "as far apart as two
 unrelated sounds typically are")
 
 ``stft``
-    Mean absolute log-magnitude difference of STFTs at FFT sizes 2048,
-    1024 and 256 (the multi-resolution spectral loss of DDSP), floored
-    80 dB below the target's peak bin.
+    Mean absolute log-magnitude difference of STFTs at FFT sizes 1024
+    and 256, hop half the size (the multi-resolution spectral loss of
+    DDSP, which uses six sizes; two keep its range of time and frequency
+    resolution at a third of the cost), floored 80 dB below the target's
+    peak bin.
 ``mel``
     Mean absolute difference of 64-band log-mel spectra.
 ``mfcc``
