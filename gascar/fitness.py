@@ -33,7 +33,12 @@ unrelated sounds typically are")
 
 Scales and default weights are measured, not guessed: see
 :func:`measure_scales` and :func:`measure_ranking` (numbers in
-:data:`SCALES` and the README). Weights can be set per run
+:data:`SCALES`, :data:`DEFAULT_WEIGHTS` and the README). To repeat the
+measurement (about a minute)::
+
+    python -c "from gascar.fitness import measure_scales, measure_ranking as r;
+               print(measure_scales(targets_dir='../shared/targets'));
+               print(r(n_per_synth=8, targets_dir='../shared/targets'))" Weights can be set per run
 (``Objective(..., weights="stft=1,f0=0.5")``, ``--weights`` on the CLI).
 
 Pitch genes
