@@ -43,6 +43,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 img { max-width: 100%; height: auto; display: block; }
 .players { display: flex; gap: 2em; flex-wrap: wrap; } .players div { min-width: 300px; }
 .muted { color: #666; } .failed { color: #b00020; }
+body.index { max-width: none; } .scroll { overflow-x: auto; } td.error { min-width: 22em; }
 th.sortable { cursor: pointer; user-select: none; } th.sortable:hover { background: #f3f3f3; }
 th[aria-sort=ascending]::after { content: " \\25B2"; } th[aria-sort=descending]::after { content: " \\25BC"; }
 """
@@ -101,11 +102,12 @@ def _fmt(v, digits: int = 4) -> str:
     return str(v)
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, *, body_class: str = "") -> str:
+    attr = f' class="{body_class}"' if body_class else ""
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             f"<title>{html.escape(title)}</title>\n<link rel=\"icon\" href=\"data:,\">\n<style>{_CSS}</style>\n</head>\n"
-            f"<body>\n{body}\n</body>\n</html>\n")
+            f"<body{attr}>\n{body}\n</body>\n</html>\n")
 
 
 # -- reading saved results ---------------------------------------------------------------------------------
@@ -350,15 +352,16 @@ def write_index(out_dir: str | os.PathLike, rows: list[dict], *, title: str = "G
         for v in [r.get("fitness"), *(c.get(k) for k in comps), r.get("evaluations"), r.get("seconds")]:
             raw = "" if v is None or (isinstance(v, float) and not math.isfinite(v)) else repr(v)
             tds.append(f'<td class="num" data-value="{e(raw)}">{e(_fmt(v))}</td>')
-        tds.append(f"<td class=\"muted\">{e(r.get('error') or '')}</td>")
+        tds.append(f"<td class=\"muted error\">{e(r.get('error') or '')}</td>")
         cells.append("<tr>" + "".join(tds) + "</tr>")
     ths = "".join(f'<th class="num">{e(h)}</th>' if h in numeric else f"<th>{e(h)}</th>" for h in head)
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     body = (f"<h1>{e(title)}</h1>\n<p>{len(rows)} targets: {e(summary)}. Click a column header to sort; "
             "lower fitness is better. <a href=\"summary.csv\">summary.csv</a></p>\n"
-            f"<table id=\"targets\"><thead><tr>{ths}</tr></thead>\n<tbody>\n" + "\n".join(cells) + "\n</tbody></table>\n"
+            f"<div class=\"scroll\"><table id=\"targets\"><thead><tr>{ths}</tr></thead>\n<tbody>\n" + "\n".join(cells)
+            + "\n</tbody></table></div>\n"
             f"<script>{_SORT_JS}</script>")
-    return write_text(out / "index.html", _page(title, body))
+    return write_text(out / "index.html", _page(title, body, body_class="index"))
 
 
 def _page_of(out: Path, row: dict) -> Path | None:
