@@ -317,14 +317,18 @@ class Objective:
         Returns
         -------
         ndarray, shape (n,), float64
+            Within 1 Hz .. 0.45 * sample_rate.
         """
         g = self.space.check_genomes(genomes)
         k = self.n_synth_genes
         if self.target.pitched:
             octave = self.space.specs[k].from_unit(g[:, k]) - 1.0
             cents = self.space.specs[k + 1].from_unit(g[:, k + 1])
-            return self.target.f0_hz * 2.0 ** (octave + cents / 1200.0)
-        return self.space.specs[k].from_unit(g[:, k])
+            f0 = self.target.f0_hz * 2.0 ** (octave + cents / 1200.0)
+        else:
+            f0 = self.space.specs[k].from_unit(g[:, k])
+        # Within what a synth renders and a preset stores, so the preset replays what was scored.
+        return np.clip(f0, 1.0, min(20000.0, 0.45 * self.sample_rate))
 
     def render(self, genomes: np.ndarray) -> np.ndarray:
         """Exactly the audio that is scored (before loudness normalisation).

@@ -195,3 +195,14 @@ def test_octave_gene_rescues_a_detector_octave_error():
     exact = Objective(dataclasses.replace(wrong, samples=obj.render(up[None, :])[0]), synth)
     f = exact(np.stack([up, same]))
     assert f[0] == pytest.approx(0.0, abs=1e-6) and f[1] > 0.1
+
+
+def test_extreme_user_pitches_still_give_valid_presets():
+    synth = get_synth("fm")
+    audio = synth.render(np.full((1, synth.n_genes), 0.5), 440.0, N, SR)[0]
+    for f0 in (1.0, 9000.0):
+        obj = Objective(target_from_audio(audio, SR, f0_hz=f0), synth)
+        g = _genome(obj, octave="+1" if f0 > 1 else "-1", cents=100.0 if f0 > 1 else -100.0)
+        preset = obj.preset(g)
+        assert 1.0 <= preset.render.f0_hz <= 0.45 * SR
+        assert np.array_equal(preset.render_audio(), obj.render(g[None, :])[0])
