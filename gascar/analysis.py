@@ -33,6 +33,7 @@ import hashlib
 import json
 import math
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -75,7 +76,10 @@ _OPTION_DEFAULTS = {
 #: Options that change the analysis (and so the cache key).
 _KEYED = ("sample_rate", "max_duration_s", "f0_hz")
 
-_MEMORY: dict[str, Target] = {}
+#: Targets kept in memory per process (least recently used dropped first),
+#: so a batch over thousands of files does not keep them all.
+MEMORY_CACHE_SIZE = 32
+_MEMORY: OrderedDict[str, Target] = OrderedDict()
 
 
 @dataclass(frozen=True, eq=False)
@@ -230,16 +234,24 @@ def load_target(path: str | os.PathLike, **options) -> Target:
     if key and opts["cache"]:
         hit = _MEMORY.get(key)
         if hit is not None and hit.path == str(p):
+            _MEMORY.move_to_end(key)
             return hit
         disk = _read_cache(cache_dir(opts["cache_dir"]) / f"{key}.npz", p)
         if disk is not None:
-            _MEMORY[key] = disk
+            _remember(key, disk)
             return disk
     target = analyse(p, opts, sha)
     if key and opts["cache"]:
-        _MEMORY[key] = target
+        _remember(key, target)
         _write_cache(cache_dir(opts["cache_dir"]) / f"{key}.npz", target)
     return target
+
+
+def _remember(key: str, target: Target) -> None:
+    _MEMORY[key] = target
+    _MEMORY.move_to_end(key)
+    while len(_MEMORY) > MEMORY_CACHE_SIZE:
+        _MEMORY.popitem(last=False)
 
 
 def analyse(path: Path, opts: dict, sha: str | None = None) -> Target:
