@@ -211,3 +211,23 @@ def test_extreme_user_pitches_still_give_valid_presets():
         preset = obj.preset(g)
         assert 1.0 <= preset.render.f0_hz <= 0.45 * SR
         assert np.array_equal(preset.render_audio(), obj.render(g[None, :])[0])
+
+
+@pytest.mark.parametrize("synth_name", ["subtractive", "fm", "additive", "wavetable", "modular"])
+def test_every_synth_detuned_by_its_fine_tune_gene_filtered_or_slowed_scores_worse(synth_name):
+    synth = get_synth(synth_name)
+    g_synth = np.random.default_rng(7).uniform(0.2, 0.8, synth.n_genes)
+    target = target_from_audio(synth.render(g_synth[None, :], 220.0, N, SR, hold_s=0.4)[0], SR, f0_hz=220.0)
+    obj = Objective(target, synth)
+    ladder = []
+    for cents in (0.0, 10.0, 30.0, 60.0, 100.0):
+        g = _genome(obj, cents=cents)
+        g[: synth.n_genes] = g_synth
+        ladder.append(g)
+    exact = Objective(dataclasses.replace(target, samples=obj.render(ladder[0][None, :])[0]), synth)
+    f = exact(np.stack(ladder))
+    assert f[0] == pytest.approx(0.0, abs=1e-6) and np.all(np.diff(f) > 0), f
+    audio = exact.render(ladder[0][None, :])[0]
+    for kind in ("lowpass", "attack"):
+        total = exact.comparator.score(perturbations(audio, SR, kind, LADDERS[kind]))["total"]
+        assert np.all(np.diff(total) > 0), (kind, total)
