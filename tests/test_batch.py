@@ -253,7 +253,7 @@ def test_ctrl_c_keeps_finished_targets_and_a_rerun_completes_the_batch(tmp_path)
         _tone(lib / f"t{i}.wav", i)
     out = tmp_path / "out"
     args = ["batch", str(lib), "-o", str(out), "--synth", "subtractive", "--budget", "1000000", "--patience", "100000",
-            "--time", "1.5", "--seed", "4", "-j", "1", "-q"]
+            "--time", "1.0", "--seed", "4", "-j", "1", "-q"]
     proc = _spawn(args, tmp_path)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
