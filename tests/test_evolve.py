@@ -137,7 +137,7 @@ def test_speciation_shares_every_place_and_adapts_threshold(toy, genes):
 
 
 def test_speciation_keeps_several_species_alive_on_a_multimodal_target(toy):
-    result = evolve(toy, EvolutionConfig(refine=False, patience=None), budget=2500, seed=11, n_jobs=1)
+    result = evolve(toy, EvolutionConfig(speciation=True, refine=False, patience=None), budget=2500, seed=11, n_jobs=1)
     alive = [r["species"] for r in result.history[-10:]]
     assert min(alive) > 1
     assert len(result.species_bests) > 1
@@ -158,9 +158,9 @@ def test_budget_is_never_exceeded_and_counts_exactly(toy, engine):
         assert result.history[-1]["evaluations"] == budget
 
 
-def test_defaults_beat_plain_ga_and_find_the_optimum_region(toy):
+def test_defaults_reach_a_good_region(toy):
     best = [evolve(toy, budget=2000, seed=s, n_jobs=1).best_fitness for s in range(3)]
-    assert np.median(best) < 0.02
+    assert np.median(best) < 0.05  # random genomes score about 0.5
 
 
 def test_same_seed_same_result_with_one_and_two_jobs(toy):
@@ -264,3 +264,15 @@ def test_modular_synth_starts_minimal_and_grows_structure():
     plain = Evolution("modular", genes, EvolutionConfig(population=24, start_minimal=False), budget=24, seed=0)
     plain.step(objective)
     assert on_fraction(plain.genomes) > 0.35
+
+
+def test_speciation_and_start_minimal_default_to_modular_genomes_only(genes):
+    from gascar.evolve.engine import resolve_config
+    from gascar.synths import get_synth
+
+    modular = GeneInfo.from_space(get_synth("modular").params)
+    on = resolve_config(EvolutionConfig(), modular)
+    assert on.speciation is True and on.start_minimal is True
+    off = resolve_config(EvolutionConfig(), genes)  # the toy has a single switch
+    assert off.speciation is False and off.start_minimal is False
+    assert resolve_config(EvolutionConfig(speciation=True), genes).speciation is True

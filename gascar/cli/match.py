@@ -45,7 +45,7 @@ def _check_synth(ctx, param, value):
 @click.option("--population", type=click.IntRange(min=4), help="Individuals per generation (default 48).")
 @click.option("--engine", type=click.Choice(["gascar", "ga"]), default=None,
               help="gascar (default): GA with speciation and CMA-ES refinement; ga: plain GA.")
-@click.option("--speciation/--no-speciation", default=None, help="NEAT-style speciation (default: on).")
+@click.option("--speciation/--no-speciation", default=None, help="NEAT-style speciation (default: on for the modular synth only).")
 @click.option("--refine/--no-refine", default=None, help="CMA-ES refinement over the last part of the budget (default: on).")
 @click.option("--target-fitness", type=click.FloatRange(min=0), metavar="F", help="Stop once the best fitness reaches F.")
 @click.option("--patience", type=click.IntRange(min=1), metavar="GENS",

@@ -1,8 +1,9 @@
 """Settings of the evolution engine, as one frozen dataclass, and the named engines.
 
-``ENGINES["gascar"]`` is the default engine (GA with NEAT-style speciation
-and CMA-ES refinement); ``ENGINES["ga"]`` is a plain GA (no speciation, no
-refinement), kept as the benchmark's baseline. Every field is validated on
+``ENGINES["gascar"]`` is the default engine (GA with CMA-ES refinement, and
+NEAT-style speciation with "start minimal" for modular genomes);
+``ENGINES["ga"]`` is a plain GA (no speciation, no refinement), kept as the
+benchmark's baseline. Every field is validated on
 construction; :func:`config_from_dict` rejects unknown keys.
 """
 
@@ -41,9 +42,10 @@ class EvolutionConfig:
     categorical_rate : float or None
         Per-gene probability that a choice or switch moves to another bin;
         ``None``: ``1 / n_genes``.
-    speciation : bool
+    speciation : bool or None
         NEAT-style speciation (compatibility distance, adaptive threshold,
-        fitness sharing, stagnation).
+        fitness sharing, stagnation). ``None``: on for modular genomes (at
+        least three module switches), off otherwise (measured: see README).
     target_species : int
         Number of species the compatibility threshold is steered towards.
     threshold_step : float
@@ -93,7 +95,7 @@ class EvolutionConfig:
     mutation_rate: float | None = None
     mutation_genes: float = 2.0
     categorical_rate: float | None = None
-    speciation: bool = True
+    speciation: bool | None = None
     target_species: int = 5
     threshold_step: float = 0.1
     disjoint_weight: float = 1.0

@@ -64,6 +64,28 @@ class Individual:
         return Individual(self.genome.copy(), self.fitness.values[0])
 
 
+def is_modular(genes: GeneInfo) -> bool:
+    """True for genomes with a structure worth protecting: at least three module switches."""
+    return int(genes.switch.sum()) >= 3
+
+
+def resolve_config(config: EvolutionConfig, genes: GeneInfo) -> EvolutionConfig:
+    """Settings left to the genome (``None``) made concrete.
+
+    ``speciation`` and ``start_minimal`` default to on for modular
+    genomes (see :func:`is_modular`) and off otherwise: measured, NEAT's
+    protection of new structure pays off where there is structure, and
+    costs selection pressure where there is none.
+    """
+    modular = is_modular(genes)
+    changes = {}
+    if config.speciation is None:
+        changes["speciation"] = modular
+    if config.start_minimal is None:
+        changes["start_minimal"] = modular
+    return config.replace(**changes) if changes else config
+
+
 def _same_genome(a: Individual, b: Individual) -> bool:
     return bool(np.array_equal(a.genome, b.genome))
 
@@ -89,7 +111,8 @@ class Evolution:
     def __init__(self, key, genes: GeneInfo, config: EvolutionConfig, *, budget: int, seed=None, final: bool = True):
         self.key = key
         self.genes = genes
-        self.config = config
+        self.config = resolve_config(config, genes)
+        config = self.config
         self.seed_sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self.rng = np.random.default_rng(self.seed_sequence)
         self.budget = 0
@@ -266,9 +289,8 @@ class Evolution:
 
     def _initialise(self, evaluate: Evaluate) -> None:
         c = self.config
-        minimal = c.start_minimal if c.start_minimal is not None else int(self.genes.switch.sum()) >= 3
         n = min(c.population, self.budget)
-        g = operators.random_genomes(self.rng, n, self.genes, p_on=c.start_minimal_p_on if minimal else None)
+        g = operators.random_genomes(self.rng, n, self.genes, p_on=c.start_minimal_p_on if c.start_minimal else None)
         f = self._evaluate(evaluate, g)
         self._set_population(g, f)
 

@@ -218,9 +218,9 @@ class SpeciesSet:
     def offspring_counts(self, fitness: np.ndarray, pop_size: int) -> np.ndarray:
         """Share ``pop_size`` places among the species (fitness sharing).
 
-        A species' score is the mean over its members of the normalised
-        quality ``(f_max - f) / (f_max - f_min)``: the sum of shared
-        fitnesses, as in NEAT. Shares move halfway from the current sizes
+        A species' score is the mean over its members of the quality
+        ``(1 - rank / n) ** 2`` (rank 0 = best of the population): the sum
+        of shared fitnesses, as in NEAT, on ranks so outliers do not flatten it. Shares move halfway from the current sizes
         towards the score-proportional sizes, with at least
         ``min_species_size`` each, the best species first when places run out.
 
@@ -238,9 +238,12 @@ class SpeciesSet:
         k = len(self.species)
         f = np.asarray(fitness, dtype=np.float64)
         members = np.concatenate([s.members for s in self.species])
-        fmin, fmax = float(f[members].min()), float(f[members].max())
-        span = fmax - fmin
-        quality = (fmax - f) / span if span > 0 else np.ones_like(f)
+        # Quality from ranks, not raw values: one silent render (huge fitness)
+        # must not flatten every other difference. Squared, so the species
+        # holding the best individuals earn clearly more places.
+        quality = np.zeros_like(f)
+        order = members[np.argsort(f[members], kind="stable")]
+        quality[order] = (1.0 - np.arange(order.size) / max(1, order.size)) ** 2
         score = np.array([quality[s.members].mean() for s in self.species])
         sizes = np.array([s.members.size for s in self.species], dtype=np.float64)
         ideal = pop_size * (score / score.sum() if score.sum() > 0 else np.full(k, 1.0 / k))
