@@ -7,7 +7,7 @@ scores batches of ``batch`` random genomes through the evolution's own
 genomes; with more than one job, persistent loky workers that receive the
 objective once), after one warm-up batch; the median of ``repeats`` timed
 batches is reported. Alongside: the render-only and features-only rates in
-one process (how the time splits), and the peak memory (:mod:`tracemalloc`,
+one process (medians too; how the time splits), and the peak memory (:mod:`tracemalloc`,
 every numpy allocation) of evaluating one whole batch in one call.
 """
 
@@ -88,12 +88,8 @@ def bench_fitness(
         try:
             objective(genomes[:2])
             audio = objective.render(genomes)
-            t0 = time.perf_counter()
-            objective.render(genomes)
-            render_rate = batch / (time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            objective.distances(audio)
-            features_rate = batch / (time.perf_counter() - t0)
+            render_rate = _median_rate(objective.render, genomes, repeats)
+            features_rate = _median_rate(objective.distances, audio, repeats)
             del audio
             peak = _peak_mb(objective, genomes)
         finally:
@@ -113,6 +109,16 @@ def bench_fitness(
                 "batch": batch, "duration_s": duration_s,
             })
     return rows
+
+
+def _median_rate(fn, rows: np.ndarray, repeats: int) -> float:
+    """Median rows per second of ``fn(rows)`` over ``repeats`` calls."""
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn(rows)
+        rates.append(rows.shape[0] / (time.perf_counter() - t0))
+    return float(np.median(rates))
 
 
 def _peak_mb(objective, genomes: np.ndarray) -> float:
