@@ -12,10 +12,10 @@ unrelated sounds typically are")
 
 ``stft``
     Mean absolute log-magnitude difference of STFTs at FFT sizes 1024
-    and 256, hop half the size (the multi-resolution spectral loss of
+    (hop 512) and 256 (hop 256): the multi-resolution spectral loss of
     DDSP, which uses six sizes; two keep its range of time and frequency
-    resolution at a third of the cost), floored 80 dB below the target's
-    peak bin.
+    resolution at a fraction of the cost. Floored 80 dB below the
+    target's peak bin.
 ``mel``
     Mean absolute difference of 64-band log-mel spectra.
 ``mfcc``
@@ -66,7 +66,7 @@ METRIC = "gascar-fitness-1"
 #: Typical raw value of each component between unrelated sounds (the median
 #: over pairs of random renders of every synth and the shared targets, see
 #: :func:`measure_scales`); dividing by it puts every component on one scale.
-SCALES = {"stft": 1.59, "mel": 4.77, "mfcc": 4.92, "envelope": 13.1, "centroid": 1.63, "f0": 0.782}
+SCALES = {"stft": 1.59, "mel": 4.77, "mfcc": 4.92, "envelope": 13.1, "centroid": 1.63, "f0": 0.785}
 #: Default weights (sum 1), chosen with :func:`measure_ranking` (pool: 8
 #: random renders per synth plus the 16 shared targets, 1 s). Of five
 #: candidate weightings this one ranked growing random genome perturbations

@@ -38,7 +38,7 @@ def test_extract_shapes_and_dtypes():
     feats = ex.extract(F.rms_normalize(_tones([220.0, 330.0, 440.0], n)))
     nf = F.n_frames(n, F.MAIN_FFT, F.MAIN_FFT // 2)
     for size in F.STFT_SIZES:
-        assert feats[f"mag_{size}"].shape == (3, F.n_frames(n, size, size // 2), size // 2 + 1)
+        assert feats[f"mag_{size}"].shape == (3, F.n_frames(n, size, F.STFT_HOPS[size]), size // 2 + 1)
     assert feats["mel"].shape == (3, nf, F.N_MELS)
     assert feats["energy"].shape == feats["centroid"].shape == (3, nf)
     assert feats["f0_hz"].shape == feats["periodicity"].shape == (3, -(-F.n_frames(n, F.F0_FFT, F.F0_FFT // 2) // F.F0_STRIDE))
