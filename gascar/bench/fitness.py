@@ -13,6 +13,7 @@ every numpy allocation) of evaluating one whole batch in one call.
 
 from __future__ import annotations
 
+import os
 import time
 import tracemalloc
 from collections.abc import Iterable, Sequence
@@ -63,7 +64,10 @@ def bench_fitness(
     -------
     list of dict
         One per synth and job count: ``synth``, ``n_jobs``, ``evals_per_s``
-        (median), ``evals_per_s_per_job``, ``render_per_s`` and
+        (median), ``evals_per_s_per_job``, ``evals_per_cpu_s`` (evaluations
+        per CPU second of the main process and the workers, Linux; None
+        elsewhere: the per-core rate whatever else loads the machine),
+        ``render_per_s`` and
         ``features_per_s`` (one process), ``peak_mem_mb`` (one batch in one
         call), ``batch``, ``duration_s``.
 
@@ -98,17 +102,41 @@ def bench_fitness(
             with Evaluator({0: objective}, n_jobs=int(n_jobs), chunk_size=chunk_size) as ev:
                 ev(0, genomes)  # start the workers, warm caches and numba
                 rates = []
+                cpu0 = _cpu_seconds(ev)
                 for _ in range(repeats):
                     t0 = time.perf_counter()
                     ev(0, genomes)
                     rates.append(batch / (time.perf_counter() - t0))
+                cpu1 = _cpu_seconds(ev)
             med = float(np.median(rates))
+            per_cpu = None if cpu0 is None or cpu1 is None or cpu1 <= cpu0 else repeats * batch / (cpu1 - cpu0)
             rows.append({
                 "synth": name, "n_jobs": int(n_jobs), "evals_per_s": med, "evals_per_s_per_job": med / int(n_jobs),
-                "render_per_s": render_rate, "features_per_s": features_rate, "peak_mem_mb": peak,
-                "batch": batch, "duration_s": duration_s,
+                "evals_per_cpu_s": per_cpu, "render_per_s": render_rate, "features_per_s": features_rate,
+                "peak_mem_mb": peak, "batch": batch, "duration_s": duration_s,
             })
     return rows
+
+
+def _cpu_seconds(evaluator) -> float | None:
+    """CPU time used so far by this process and the evaluator's workers (Linux), or None.
+
+    Evaluations per CPU second do not depend on what else runs on the
+    machine, unlike evaluations per second of wall time.
+    """
+    total = time.process_time()
+    executor = getattr(evaluator, "_executor", None)
+    if executor is None:
+        return total
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        for proc in executor._processes.values():
+            with open(f"/proc/{proc.pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    except (AttributeError, OSError, ValueError, IndexError):
+        return None
+    return total
 
 
 def _median_rate(fn, rows: np.ndarray, repeats: int) -> float:
@@ -143,10 +171,11 @@ def format_table(rows: list[dict]) -> str:
         f"Objective evaluations (render + features + distance) of {r0['duration_s']:g} s voices at 22.05 kHz, "
         f"batches of {r0['batch']}; goal: 500 evaluations/s per job, peak memory of a batch under 500 MB.",
         "",
-        "| synth | jobs | evaluations/s | per job | render only /s | features only /s | peak MB (batch) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| synth | jobs | evaluations/s | per job | per CPU second | render only /s | features only /s | peak MB (batch) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r['synth']} | {r['n_jobs']} | {r['evals_per_s']:.0f} | {r['evals_per_s_per_job']:.0f} | "
+        cpu = "n/a" if r.get("evals_per_cpu_s") is None else f"{r['evals_per_cpu_s']:.0f}"
+        lines.append(f"| {r['synth']} | {r['n_jobs']} | {r['evals_per_s']:.0f} | {r['evals_per_s_per_job']:.0f} | {cpu} | "
                      f"{r['render_per_s']:.0f} | {r['features_per_s']:.0f} | {r['peak_mem_mb']:.0f} |")
     return "\n".join(lines) + "\n"
