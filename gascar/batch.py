@@ -423,19 +423,33 @@ def _run_target(job: TargetJob, row: dict, t0: float) -> dict:
     return row
 
 
-def _write_target_copy(src: Path, dest: Path, sample_rate: int, analysis: dict) -> None:
-    """A WAV of the target as analysed (mono, trimmed, at the render's rate), so reports work offline."""
-    from .audio import load_audio, write_audio
+def _write_target_copy(src: Path, dest: Path, sample_rate: int, analysis) -> None:
+    """A WAV of the target as the match analysed it (mono, trimmed), so reports work offline.
 
-    kw = {}
-    if "max_duration_s" in analysis:
-        kw["max_duration_s"] = analysis["max_duration_s"]
-    loaded = load_audio(src, sample_rate=int(sample_rate), **kw)
-    x = loaded.samples
+    The analysis is cached, so loading the target again right after its
+    match costs nothing; plain loading (:func:`gascar.audio.load_audio`)
+    is the fallback when the analysis gives no samples.
+    """
+    from . import match as match_module
+    from .audio import load_audio, resample, write_audio
+
+    x, sr = None, int(sample_rate)
+    with contextlib.suppress(GascarError, AttributeError, TypeError):
+        target = match_module._load_target(src, dict(analysis or {}))
+        x = getattr(target, "samples", None)
+        if x is None:
+            x = getattr(target, "audio", None)
+        sr = int(getattr(target, "sample_rate", sr))
+    if x is None:
+        loaded = load_audio(src, sample_rate=sr)
+        x, sr = loaded.samples, loaded.sample_rate
+    x = np.asarray(x, dtype=np.float32).reshape(-1)
+    if sr != int(sample_rate):
+        x, sr = resample(x, sr, int(sample_rate)), int(sample_rate)
     peak = float(np.max(np.abs(x))) if x.size else 0.0
     if peak > 1.0:
         x = x * np.float32(0.999 / peak)
-    write_audio(dest, x, loaded.sample_rate, subtype="PCM_16")
+    write_audio(dest, x, sr, subtype="PCM_16")
 
 
 def write_history(path: str | os.PathLike, result, *, target_rel: str, target_path, target_sha256: str | None,

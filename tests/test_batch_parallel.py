@@ -136,6 +136,8 @@ def test_shared_targets_with_broken_files_then_a_rerun_does_nothing(real, shared
         assert by[name]["status"] == "ok" and np.isfinite(by[name]["fitness"])
         assert Preset.load(out / f"{base}.preset.json").synth == "subtractive"
         assert sf.info(str(out / f"{base}.render.wav")).frames > 0 and (out / f"{base}.report.html").is_file()
+        # the report's target copy is the target as analysed: as long as the render
+        assert sf.info(str(out / f"{base}.target.wav")).frames == sf.info(str(out / f"{base}.render.wav")).frames
     for name in ("broken/empty.wav", "broken/truncated.wav", "broken/text.ogg"):
         assert by[name]["status"] == "failed" and by[name]["error"] and "internal error" not in by[name]["error"]
     assert "calliope_c4_mono.report.html" in (out / "index.html").read_text()
