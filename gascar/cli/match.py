@@ -49,7 +49,7 @@ def _check_synth(ctx, param, value):
 @click.option("--refine/--no-refine", default=None, help="CMA-ES refinement over the last part of the budget (default: on).")
 @click.option("--target-fitness", type=click.FloatRange(min=0), metavar="F", help="Stop once the best fitness reaches F.")
 @click.option("--patience", type=click.IntRange(min=1), metavar="GENS",
-              help="Generations without improvement that end a phase (default 40).")
+              help="Stop early after this many generations without improvement (default: use the whole budget).")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed: the same seed gives the same preset, whatever --jobs is.")
 @click.option("-j", "--jobs", "n_jobs", type=int, default=None, help="Worker processes (default: all cores).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), metavar="PATH",
