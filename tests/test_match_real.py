@@ -18,6 +18,11 @@ from gascar.synths import get_synth  # noqa: E402
 SR = 22050
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GASCAR_CACHE_DIR", str(tmp_path / "cache"))  # never the user's analysis cache
+
+
 @pytest.fixture(scope="module")
 def target_wav(tmp_path_factory):
     synth = get_synth("subtractive")
