@@ -41,6 +41,11 @@ gm._load_target = lambda path, opts: StandInTarget(path)
 """
 
 
+@pytest.fixture(autouse=True)
+def _analysis_cache_in_tmp(tmp_path, monkeypatch):
+    monkeypatch.setenv("GASCAR_CACHE_DIR", str(tmp_path / "cache"))  # workers inherit it
+
+
 def _tone(path: Path, seed: int, seconds: float = 0.3) -> Path:
     synth = get_synth("subtractive")
     genome = np.random.default_rng(seed).random((1, synth.n_genes))
