@@ -21,11 +21,11 @@ test: install
 
 test-browser: install
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
-	$(BIN)/python -m pytest -q -m browser --run-browser
+	$(BIN)/python -m pytest -q -rs -m browser tests/test_browser.py
 
 demo: install
-	$(BIN)/gascar render presets/*.json -o $(DEMO_OUT)/presets
-	@echo "demo: renders of every shipped preset are in $(DEMO_OUT)/presets"
+	$(BIN)/gascar match $(DEMO_TARGET) --seed 1 --top 3 --report -o $(DEMO_OUT)/cello.preset.json
+	@echo "demo: presets, renders and the report ($(DEMO_OUT)/cello.report.html) are in $(DEMO_OUT)/"
 
 bench: install
 	$(BIN)/gascar bench all -o bench-out

@@ -33,8 +33,8 @@ _LAZY = {
     "Target": "gascar.analysis",
     "load_target": "gascar.analysis",
     "Objective": "gascar.fitness",
-    "match": "gascar.match",
-    "MatchResult": "gascar.match",
+    "match": "gascar.matching",
+    "MatchResult": "gascar.matching",
 }
 
 __all__ = ["__version__", *_LAZY]

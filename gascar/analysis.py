@@ -41,6 +41,7 @@ import numpy as np
 
 from . import fileio
 from .errors import AnalysisError, GascarError
+from .jit import first_use
 
 #: Bump when the analysis changes, so stale cache entries are ignored.
 CACHE_VERSION = 2
@@ -345,10 +346,11 @@ def pitch_track(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.n
     y = np.asarray(samples, dtype=np.float32)
     if y.size < FRAME:
         y = np.concatenate([y, np.zeros(FRAME - y.size, np.float32)])
-    f0, _, prob = librosa.pyin(
-        y, fmin=PYIN_FMIN_HZ, fmax=min(PYIN_FMAX_HZ, 0.45 * sample_rate), sr=sample_rate, frame_length=FRAME,
-        hop_length=HOP, center=False, resolution=0.1,
-    )
+    with first_use("pyin"):
+        f0, _, prob = librosa.pyin(
+            y, fmin=PYIN_FMIN_HZ, fmax=min(PYIN_FMAX_HZ, 0.45 * sample_rate), sr=sample_rate, frame_length=FRAME,
+            hop_length=HOP, center=False, resolution=0.1,
+        )
     return np.asarray(f0, dtype=np.float32), np.nan_to_num(np.asarray(prob, dtype=np.float32))
 
 

@@ -1,7 +1,7 @@
 """Batch matching of a folder: discovery, one job per target, resume, summaries, parallel and Dask runs.
 
 :func:`run_batch` finds every audio file under a folder (recursively),
-matches each with the same :class:`~gascar.match.MatchOptions` as
+matches each with the same :class:`~gascar.matching.MatchOptions` as
 ``gascar match`` and writes, mirroring the folder tree under ``out_dir``::
 
     <base>.preset.json     best preset (its match block names the target and its sha256)
@@ -58,7 +58,7 @@ import numpy as np
 from .audio import AUDIO_EXTENSIONS, file_sha256
 from .errors import BatchError, GascarError
 from .fileio import write_json, write_text
-from .match import CHECKPOINT_EVERY, MAX_TOP, MatchOptions, MatchOutputs
+from .matching import CHECKPOINT_EVERY, MAX_TOP, MatchOptions, MatchOutputs
 
 SUMMARY_FORMAT = "gascar-batch-summary"
 HISTORY_FORMAT = "gascar-match-history"
@@ -366,7 +366,7 @@ def run_target(job: TargetJob) -> dict:
 
 def _run_target(job: TargetJob, row: dict, t0: float) -> dict:
     from .evolve import load_checkpoint
-    from .match import match
+    from .matching import match
 
     files = TargetFiles(job.out_dir, job.item.base)
     sha = file_sha256(job.item.path)
@@ -463,7 +463,7 @@ def write_history(path: str | os.PathLike, result, *, target_rel: str, target_pa
         ``<base>.history.json``; the preset, render and target copy are
         expected beside it as ``<base>.preset.json``, ``<base>.render.wav``
         and ``<base>.target.wav``.
-    result : gascar.match.MatchResult
+    result : gascar.matching.MatchResult
     target_rel : str
         The target's name as shown in reports (its path relative to the batch root).
     target_path

@@ -285,7 +285,7 @@ def write_match_report(result, *, target_path: str | os.PathLike, preset_path: s
 
     Parameters
     ----------
-    result : gascar.match.MatchResult
+    result : gascar.matching.MatchResult
     target_path
         The matched sound file.
     preset_path

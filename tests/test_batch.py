@@ -20,12 +20,12 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-import gascar.match as gm
+import gascar.matching as gm
 from gascar.audio import file_sha256
 from gascar.batch import BatchOptions, discover, fingerprint, run_batch, target_seed
 from gascar.cli import cli
 from gascar.errors import BatchError
-from gascar.match import MatchOptions
+from gascar.matching import MatchOptions
 from gascar.preset import Preset
 from gascar.synths import get_synth
 
@@ -35,7 +35,7 @@ from test_match import F0, SR, StandInObjective, StandInTarget  # noqa: E402
 RUNNER = """
 import sys
 sys.path.insert(0, {tests!r})
-import gascar.match as gm
+import gascar.matching as gm
 from gascar.synths import get_synth
 from test_match import StandInObjective, StandInTarget
 gm._make_objective = lambda target, name, opts: StandInObjective(target, get_synth(name))

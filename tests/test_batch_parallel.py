@@ -18,9 +18,9 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-import gascar.match as gm
+import gascar.matching as gm
 from gascar.batch import BatchOptions, run_batch
-from gascar.match import MatchOptions
+from gascar.matching import MatchOptions
 from gascar.preset import Preset
 from gascar.synths import get_synth
 
@@ -33,7 +33,7 @@ TESTS = str(Path(__file__).resolve().parent)
 STANDIN = f"""
 import sys
 sys.path.insert(0, {TESTS!r})
-import gascar.match as gm
+import gascar.matching as gm
 from gascar.synths import get_synth
 from test_match import StandInObjective, StandInTarget
 gm._make_objective = lambda target, name, opts: StandInObjective(target, get_synth(name))

@@ -1,4 +1,4 @@
-"""gascar.match(): successive halving, outputs, top-N, seeds, resume (stand-in objective).
+"""gascar.match() (gascar.matching): successive halving, outputs, top-N, seeds, resume (stand-in objective).
 
 These tests use a small stand-in with the Objective protocol (log-spectrum
 distance of real synth renders), so they check the match machinery, not
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import gascar.match as gm
+import gascar.matching as gm
 from gascar.errors import EvolutionError
 from gascar.preset import Preset, RenderSettings
 from gascar.synths import get_synth, list_synths
@@ -173,3 +173,11 @@ def test_time_limit_generations_and_plain_ga_top(standin, target_wav, tmp_path):
     params = {tuple(sorted(p.params.items())) for p in [ga.preset, *ga.others[:2]]}
     assert len(params) == 3
     assert [p.name for p in ga.files] == ["ga.preset.json", "ga.2.preset.json", "ga.3.preset.json"]
+
+
+def test_public_match_is_the_function_even_after_the_module_is_imported():
+    import gascar
+
+    assert gascar.match is gm.match
+    assert gascar.MatchResult is gm.MatchResult
+    assert callable(gascar.match)

@@ -19,7 +19,7 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-import gascar.match as gm
+import gascar.matching as gm
 from gascar.cli import cli
 from gascar.evolve import load_checkpoint
 from gascar.preset import Preset
@@ -32,7 +32,7 @@ from gascar.synths import get_synth  # noqa: E402
 RUNNER = """
 import sys
 sys.path.insert(0, {tests!r})
-import gascar.match as gm
+import gascar.matching as gm
 from gascar.synths import get_synth
 from test_match import StandInObjective, StandInTarget
 gm._make_objective = lambda target, name, opts: StandInObjective(target, get_synth(name))

@@ -53,3 +53,26 @@ def test_real_match_command_writes_a_valid_preset_and_render(target_wav, tmp_pat
     assert audio.ndim == 1 and audio.size > 0
     second = Preset.load(tmp_path / "o.2.preset.json")
     assert second.params != preset.params or second.synth != preset.synth
+
+
+def test_real_match_command_report_and_weights(target_wav, tmp_path):
+    out = tmp_path / "w.preset.json"
+    res = CliRunner().invoke(cli, ["match", str(target_wav), "--synth", "subtractive", "--budget", "96", "--seed", "2",
+                                   "--jobs", "1", "-o", str(out), "--report", "--weights", "mel=1,f0=0"])
+    assert res.exit_code == 0, res.output
+    page = tmp_path / "w.report.html"
+    assert page.exists() and f"wrote {page}" in res.output
+    html = page.read_text(encoding="utf-8")
+    assert "w.render.wav" in html and "<audio" in html
+    preset = Preset.load(out)
+    assert preset.match["evaluations"] <= 96
+    # the weights reached the objective: its components are scored with f0 weighted 0
+    result = gascar.match(target_wav, synth="subtractive", budget=48, seed=2, n_jobs=1, handle_signals=False,
+                          fitness={"weights": {"mel": 1.0, "f0": 0.0}})
+    assert np.isfinite(result.fitness)
+
+
+def test_match_command_rejects_bad_weights_in_one_line(target_wav):
+    res = CliRunner().invoke(cli, ["match", str(target_wav), "--weights", "loudness=2"])
+    assert res.exit_code == 2
+    assert "--weights" in res.output and "loudness" in res.output and "Traceback" not in res.output

@@ -14,12 +14,12 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-import gascar.match as gm
+import gascar.matching as gm
 from gascar import plots
 from gascar.batch import BatchOptions, run_batch
 from gascar.cli import cli
 from gascar.errors import BatchError
-from gascar.match import MatchOptions
+from gascar.matching import MatchOptions
 from gascar.report import rebuild_reports, write_match_report
 from gascar.synths import get_synth
 

@@ -71,7 +71,7 @@ def bench_batch(quick: bool = False, jobs: tuple[int, ...] = (1, 2)) -> list[dic
         other processes on the machine slow the workers down).
     """
     from ..batch import BatchOptions, run_batch
-    from ..match import MatchOptions
+    from ..matching import MatchOptions
 
     n_targets, duration_s, budget, repeats = QUICK if quick else FULL
     options = MatchOptions(synth=SYNTH, budget=budget, seed=0, patience=10**6)

@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
+from ..jit import first_use
+
 FFT_SIZES = (512, 1024, 2048, 4096)
 FLOOR_DB = 80.0
 RMS_DBFS = -20.0
@@ -75,7 +77,8 @@ def mfcc_mae(a: np.ndarray, b: np.ndarray, sample_rate: int, n_mfcc: int) -> flo
     import librosa
 
     kw = dict(sr=sample_rate, n_mfcc=n_mfcc, n_fft=2048, hop_length=512)
-    ma = librosa.feature.mfcc(y=a.astype(np.float32), **kw)
+    with first_use("mfcc"):
+        ma = librosa.feature.mfcc(y=a.astype(np.float32), **kw)
     mb = librosa.feature.mfcc(y=b.astype(np.float32), **kw)
     return float(np.mean(np.abs(ma - mb)))
 

@@ -25,3 +25,23 @@ def resolve_pitch(f0_hz: float | None, note: str | None) -> float | None:
         except ParameterError as exc:
             raise click.BadParameter(exc.message, param_hint="--note") from None
     return f0_hz
+
+
+def _parse_weights(ctx, param, value):
+    if value is None:
+        return None
+    from ..errors import FitnessError
+    from ..fitness import parse_weights
+
+    try:
+        parse_weights(value)
+    except FitnessError as exc:
+        raise click.BadParameter(exc.message, ctx=ctx, param=param) from None
+    return value
+
+
+def weights_option(f):
+    """Add ``--weights NAME=W,...`` (fitness component weights, validated at parse time) to a command."""
+    return click.option("--weights", metavar="NAME=W,...", callback=_parse_weights,
+                        help="Fitness component weights, e.g. mel=0.5,f0=0 (others keep their default; "
+                             "see gascar compare for the components).")(f)

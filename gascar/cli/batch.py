@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from . import cli
+from ._common import weights_option
 from .match import _check_synth
 
 #: Failed targets listed on stderr at the end (the rest are in summary.csv).
@@ -23,18 +24,18 @@ SHOW_FAILURES = 10
               help="Synth to match with; auto (default) shares each target's budget between all synths.")
 @click.option("--top", type=click.IntRange(1, 20), default=1, show_default=True,
               help="Write the N best presets per target that sound different.")
-@click.option("--budget", type=click.IntRange(min=1), metavar="EVALS", help="Objective evaluations per target (default 6000).")
+@click.option("--budget", type=click.IntRange(min=1), metavar="EVALS", help="Objective evaluations per target (default 10000).")
 @click.option("--time", "time_limit_s", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Stop each target after this wall time (results then depend on the machine's speed).")
 @click.option("--generations", type=click.IntRange(min=1), help="Most generations per synth.")
 @click.option("--population", type=click.IntRange(min=4), help="Individuals per generation (default 48).")
 @click.option("--engine", type=click.Choice(["gascar", "ga"]), default=None,
               help="gascar (default): GA with speciation and CMA-ES refinement; ga: plain GA.")
-@click.option("--speciation/--no-speciation", default=None, help="NEAT-style speciation (default: on).")
+@click.option("--speciation/--no-speciation", default=None, help="NEAT-style speciation (default: on for the modular synth only).")
 @click.option("--refine/--no-refine", default=None, help="CMA-ES refinement over the last part of the budget (default: on).")
 @click.option("--target-fitness", type=click.FloatRange(min=0), metavar="F", help="Stop a target once its best fitness reaches F.")
 @click.option("--patience", type=click.IntRange(min=1), metavar="GENS",
-              help="Generations without improvement that end a phase (default 40).")
+              help="Stop a target early after this many generations without improvement (default: use the whole budget).")
 @click.option("--seed", type=click.IntRange(min=0),
               help="Batch seed; each target's seed derives from it and the target's path (default: drawn, then kept in "
                    "summary.json for reruns).")
@@ -45,9 +46,10 @@ SHOW_FAILURES = 10
                    "FOLDER and OUTDIR at the same paths.")
 @click.option("--report", is_flag=True, help="Write an HTML report per target and OUTDIR/index.html.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+@weights_option
 @click.pass_context
 def batch_command(ctx, folder, out_dir, synth, top, budget, time_limit_s, generations, population, engine, speciation, refine,
-                  target_fitness, patience, seed, n_jobs, scheduler, report, quiet):
+                  target_fitness, patience, seed, n_jobs, scheduler, report, quiet, weights):
     """Match every sound file under FOLDER (recursively); write presets, renders and a summary to OUTDIR.
 
     Bad files are recorded in the summary and skipped. Rerunning skips
@@ -55,7 +57,7 @@ def batch_command(ctx, folder, out_dir, synth, top, budget, time_limit_s, genera
     target succeeded, 1 when some failed, 130 when interrupted.
     """
     from ..batch import BatchOptions, run_batch
-    from ..match import MatchOptions
+    from ..matching import MatchOptions
 
     if scheduler is not None and "://" not in scheduler:
         raise click.BadParameter(f"expected an address like tcp://host:8786, got {scheduler!r}", param_hint="--scheduler")
@@ -64,6 +66,10 @@ def batch_command(ctx, folder, out_dir, synth, top, budget, time_limit_s, genera
     settings = {"synth": synth, "budget": budget, "time_limit_s": time_limit_s, "generations": generations,
                 "population": population, "engine": engine, "speciation": speciation, "refine": refine,
                 "target_fitness": target_fitness, "patience": patience, "seed": seed}
+    if weights is not None:
+        from ..fitness import parse_weights
+
+        settings["fitness"] = {"weights": parse_weights(weights)}
     options = BatchOptions(match=MatchOptions(**{k: v for k, v in settings.items() if v is not None}), top=top, n_jobs=n_jobs,
                            scheduler=scheduler, report=report, progress=not quiet)
     result = run_batch(folder, out_dir, options)

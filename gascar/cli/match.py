@@ -1,4 +1,4 @@
-"""``gascar match``: parse and validate the options, pack them, call :func:`gascar.match.match`."""
+"""``gascar match``: parse and validate the options, pack them, call :func:`gascar.matching.match`."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 
 from . import cli
-from ._common import pitch_options, resolve_pitch
+from ._common import pitch_options, resolve_pitch, weights_option
 
 _RUN_OPTIONS = ("synth", "budget", "time_limit_s", "generations", "population", "engine", "speciation", "refine",
-                "target_fitness", "patience", "seed", "f0_hz", "note")
+                "target_fitness", "patience", "seed", "f0_hz", "note", "weights")
 
 
 def _check_synth(ctx, param, value):
@@ -58,11 +58,15 @@ def _check_synth(ctx, param, value):
               help="Continue a checkpointed match (no TARGET; its settings come from the checkpoint).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False), metavar="FILE", help="Write one JSON line per generation.")
+@click.option("--report", is_flag=True,
+              help="Also write <stem>.report.html beside the preset: spectrograms, envelopes, fitness per generation, "
+                   "parameters and players for target and match.")
+@weights_option
 @pitch_options
 @click.pass_context
 def match_command(ctx, target, output, render_path, no_render, synth, top, budget, time_limit_s, generations, population,
                   engine, speciation, refine, target_fitness, patience, seed, n_jobs, checkpoint, resume, quiet, log_path,
-                  f0_hz, note):
+                  report, weights, f0_hz, note):
     """Evolve a preset that sounds like TARGET; write it with its render.
 
     The target's pitch is detected; --f0 or --note overrides the detector.
@@ -70,7 +74,7 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
     (exit code 130; 143 for SIGTERM); continue with --resume.
     """
     from ..evolve.reporting import JsonLinesLog, ProgressBar, Reporters
-    from ..match import MatchOptions, MatchOutputs, default_outputs, match
+    from ..matching import MatchOptions, MatchOutputs, default_outputs, match
 
     if no_render and render_path is not None:
         raise click.UsageError("give either --render or --no-render, not both")
@@ -83,14 +87,16 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
             special = {"time_limit_s": "--time", "f0_hz": "--f0"}
             flags = ", ".join(special.get(n, "--" + n.replace("_", "-")) for n in given)
             raise click.UsageError(f"a resumed match keeps its checkpoint's settings; drop {flags}")
+        from ..evolve import load_checkpoint
+
+        saved_run = load_checkpoint(resume, "match")
+        target_path = saved_run.get("target_path")
         options = None
         outputs = None
         changed = [n for n in ("output", "render_path", "no_render", "checkpoint", "top")
                    if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
         if changed:  # new output places for the resumed run
-            from ..evolve import load_checkpoint
-
-            saved = load_checkpoint(resume, "match")["outputs"]
+            saved = saved_run["outputs"]
             outputs = MatchOutputs(
                 preset=Path(output) if output else saved.preset,
                 render=None if no_render else (Path(render_path) if render_path else saved.render),
@@ -106,6 +112,11 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
         pitch = resolve_pitch(f0_hz, note)
         if pitch is not None:
             settings["analysis"] = {"f0_hz": pitch}
+        if weights is not None:
+            from ..fitness import parse_weights
+
+            settings["fitness"] = {"weights": parse_weights(weights)}
+        target_path = target
         options = MatchOptions(**{k: v for k, v in settings.items() if v is not None})
         outputs = default_outputs(target, preset=output, render=render_path, no_render=no_render, top=top,
                                   checkpoint=checkpoint)
@@ -115,9 +126,21 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
                        resume=resume)
     finally:
         reporters.close()
+    if report and result.interrupted is None:
+        _write_report(result, target_path, outputs if outputs is not None else saved_run["outputs"])
     if not quiet:
         _summary(result)
     ctx.exit(result.exit_code)
+
+
+def _write_report(result, target_path, outputs) -> None:
+    from ..report import write_match_report
+
+    if outputs.preset is None or target_path is None:
+        raise click.UsageError("--report needs a preset file (-o) and the target")
+    page = write_match_report(result, target_path=target_path, preset_path=outputs.preset_path(1),
+                              render_path=outputs.render_path(1))
+    result.files.append(page)
 
 
 def _summary(result) -> None:

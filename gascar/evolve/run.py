@@ -1,7 +1,7 @@
 """``evolve()``: run one evolution to its end, with workers, checkpoints and reporting.
 
 This is the engine's library entry point (the benchmark calls it with the
-named configs); :func:`gascar.match.match` drives several evolutions (one
+named configs); :func:`gascar.matching.match` drives several evolutions (one
 per synth) with the same pieces: :func:`run_steps`, :class:`Evaluator`,
 :func:`save_checkpoint`.
 """

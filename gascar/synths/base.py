@@ -14,6 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import SynthError
+from ..jit import first_use
 from ..params import ParamSpace
 
 _REGISTRY: dict[str, type[Synth]] = {}
@@ -128,7 +129,8 @@ class Synth:
             hold = np.broadcast_to(np.asarray(hold_s, dtype=np.float64), (n,)).copy()
             if not np.all(np.isfinite(hold)) or np.any(hold < 0):
                 raise SynthError(f"hold_s must be non-negative and finite, got {hold_s!r}")
-        out = self._render(cols, f0, n_samples, sample_rate, hold)
+        with first_use("synth:" + self.name):
+            out = self._render(cols, f0, n_samples, sample_rate, hold)
         out = np.nan_to_num(np.asarray(out, dtype=np.float32), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         np.clip(out, -1.0, 1.0, out=out)
         return out

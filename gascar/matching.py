@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
-import types
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -585,16 +583,3 @@ def write_results(result: MatchResult, picks: list, objectives: Mapping, outputs
             sr = int(getattr(obj.target, "sample_rate", preset.render.sample_rate))
             files.append(write_audio(r, audio, sr))
     return files
-
-
-class _CallableModule(types.ModuleType):
-    """``gascar.match`` names both this module and its function: once the
-    module is imported, the package attribute is the module, so the module
-    itself must answer ``gascar.match(target, ...)``.
-    """
-
-    def __call__(self, *args, **kwargs) -> MatchResult:
-        return match(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
