@@ -98,3 +98,33 @@ def test_resume_reads_finished_runs_and_ignores_a_torn_line(tmp_path):
     recs = fake_records()
     p.write_text("".join(json.dumps(r) + "\n" for r in recs) + '{"key": "torn', encoding="utf-8")
     assert set(load_runs(p)) == {r["key"] for r in recs}
+
+
+def test_a_tiny_benchmark_runs_end_to_end_then_resumes_without_rerunning(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from gascar.bench import match as bm
+
+    monkeypatch.setenv("GASCAR_CACHE_DIR", str(tmp_path / "cache"))
+    real = tmp_path / "real"
+    real.mkdir()
+    import soundfile as sf
+
+    sf.write(str(real / "tone.wav"), tone(220.0, 0.4), 22050)
+    config = bm.BenchConfig(out_dir=Path(tmp_path / "out"), methods=("gascar", "random"), budgets=(60,), seeds=1,
+                            synths=("additive",), per_synth=1, real_dir=real, real_synth="additive", n_jobs=1,
+                            ablation_budgets=())
+    records = bm.run_bench(config, progress=False)
+    assert len(records) == 4  # 2 methods x (1 in-domain + 1 real target) x 1 budget x 1 seed
+    assert all(r["evaluations"] == 60 and np.isfinite(r["lsd_db"]) for r in records)
+    assert all("param_error" in r for r in records if r["suite"] == "indomain")
+    out = config.out_dir
+    table = (out / "bench-match.md").read_text(encoding="utf-8")
+    assert "| indomain | additive | 60 | gascar |" in table and "| real | additive | 60 | random |" in table
+    assert json.loads((out / "bench-match.json").read_text(encoding="utf-8"))["runs"]
+    assert (out / "convergence.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    lines = (out / "runs.jsonl").read_text(encoding="utf-8").splitlines()
+    monkeypatch.setattr(bm, "run_one", lambda *a, **k: pytest.fail("a finished run was run again"))
+    again = bm.run_bench(config, progress=False)
+    assert [r["key"] for r in again] == [r["key"] for r in records]
+    assert (out / "runs.jsonl").read_text(encoding="utf-8").splitlines() == lines

@@ -128,14 +128,14 @@ def test_silent_and_broken_audio_get_finite_large_fitness(synth_case):
 
 def test_pitch_genes_for_pitched_and_unpitched_targets(synth_case):
     obj, g = synth_case
-    assert obj.space.names[-2:] == ("octave", "fine_tune_cents")
-    assert obj.n_genes == obj.synth.n_genes + 2
+    assert obj.space.names[-3:] == ("octave", "fine_tune_cents", "hold_s")
+    assert obj.n_genes == obj.synth.n_genes + 3
     up = _genome(obj, octave="+1", cents=100.0)
     down = _genome(obj, octave="-1", cents=-50.0)
     assert obj.f0_hz(np.stack([g, up, down])) == pytest.approx([220.0, 440.0 * 2 ** (1 / 12), 110.0 * 2 ** (-50 / 1200)])
     noise = np.random.default_rng(0).standard_normal(N).astype(np.float32) * 0.1
     unpitched = Objective(target_from_audio(noise, SR), get_synth("fm"))
-    assert not unpitched.target.pitched and unpitched.space.names[-1] == "f0_hz"
+    assert not unpitched.target.pitched and unpitched.space.names[-2:] == ("f0_hz", "hold_s")
     f0 = unpitched.f0_hz(np.stack([np.zeros(unpitched.n_genes), np.ones(unpitched.n_genes)]))
     assert f0 == pytest.approx([20.0, 5000.0])
     assert np.all(unpitched.components(np.random.default_rng(1).random((3, unpitched.n_genes)))["f0"] == 0.0)
@@ -231,3 +231,22 @@ def test_every_synth_detuned_by_its_fine_tune_gene_filtered_or_slowed_scores_wor
     for kind in ("lowpass", "attack"):
         total = exact.comparator.score(perturbations(audio, SR, kind, LADDERS[kind]))["total"]
         assert np.all(np.diff(total) > 0), (kind, total)
+
+
+def test_the_note_off_gene_sets_the_hold_and_recovers_a_misestimated_note_off():
+    synth = get_synth("subtractive")
+    g_synth = np.random.default_rng(9).uniform(0.2, 0.8, synth.n_genes)
+    audio = synth.render(g_synth[None, :], 220.0, N, SR, hold_s=0.25)[0]
+    target = target_from_audio(audio, SR, f0_hz=220.0)
+    target = dataclasses.replace(target, hold_s=0.45)  # the analysis misjudged the note-off
+    obj = Objective(target, synth)
+    spec = obj.space["hold_s"]
+    assert spec.high == pytest.approx(N / SR) and spec.default == pytest.approx(0.45)
+    holds = np.array([0.25, 0.45])
+    genomes = np.stack([_genome(obj) for _ in holds])
+    genomes[:, : synth.n_genes] = g_synth
+    genomes[:, -1] = spec.to_unit(holds)
+    assert obj.note_off_s(genomes) == pytest.approx(holds)
+    f = obj(genomes)
+    assert f[0] == pytest.approx(0.0, abs=1e-3) and f[1] > 0.02
+    assert obj.preset(genomes[0]).render.hold_s == pytest.approx(0.25)

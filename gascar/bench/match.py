@@ -551,7 +551,7 @@ def plot_convergence(records: list[dict], path: Path) -> Path:
         ax.legend(fontsize=8)
     fig.tight_layout()
     with fileio.atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110)
+        fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
     return path
 
