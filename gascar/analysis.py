@@ -16,9 +16,10 @@ Pitch
     fine-tune gene of +-100 cents); an unpitched one (drums, noise) gets a
     free frequency gene. ``f0_hz=`` or ``note=`` override the detector.
 Note length
-    ``hold_s`` (the note-off time the synth renders with) is the end of the
-    last frame within :data:`HOLD_DB` of the peak level; the render lasts
-    the whole (tail-trimmed) target.
+    ``hold_s``, the estimated note-off, is the end of the last frame within
+    :data:`HOLD_DB` of the peak level. It is the default of the fitness's
+    note-off gene (the evolution decides the note-off the synth renders
+    with); the render lasts the whole (tail-trimmed) target.
 Cache
     Results are kept in memory for the process and on disk under
     :func:`cache_dir` (``cache_dir=`` option, else ``$GASCAR_CACHE_DIR``,

@@ -113,7 +113,7 @@ def test_a_tiny_benchmark_runs_end_to_end_then_resumes_without_rerunning(tmp_pat
     sf.write(str(real / "tone.wav"), tone(220.0, 0.4), 22050)
     config = bm.BenchConfig(out_dir=Path(tmp_path / "out"), methods=("gascar", "random"), budgets=(60,), seeds=1,
                             synths=("additive",), per_synth=1, real_dir=real, real_synth="additive", n_jobs=1,
-                            ablation_budgets=())
+                            ablation_budgets=(), real_budgets=None)
     records = bm.run_bench(config, progress=False)
     assert len(records) == 4  # 2 methods x (1 in-domain + 1 real target) x 1 budget x 1 seed
     assert all(r["evaluations"] == 60 and np.isfinite(r["lsd_db"]) for r in records)
@@ -128,3 +128,25 @@ def test_a_tiny_benchmark_runs_end_to_end_then_resumes_without_rerunning(tmp_pat
     again = bm.run_bench(config, progress=False)
     assert [r["key"] for r in again] == [r["key"] for r in records]
     assert (out / "runs.jsonl").read_text(encoding="utf-8").splitlines() == lines
+
+
+def test_plan_runs_ablations_only_where_they_differ_and_real_targets_at_their_budgets(tmp_path):
+    from pathlib import Path
+
+    import soundfile as sf
+
+    from gascar.bench import match as bm
+
+    real = tmp_path / "real"
+    real.mkdir()
+    sf.write(str(real / "a.wav"), tone(), 22050)
+    config = bm.BenchConfig(out_dir=Path(tmp_path / "out"), methods=("gascar", "gascar-nospec", "gascar-spec", "random"),
+                            budgets=(100, 400), seeds=2, synths=("subtractive", "modular"), per_synth=1, real_dir=real,
+                            real_synth="fm", ablation_budgets=(400,), real_budgets=(100,))
+    runs = {(s.method, s.target.name, s.budget) for s in bm.plan(config)}
+    assert ("gascar-nospec", "modular-00", 400) in runs and ("gascar-spec", "subtractive-00", 400) in runs
+    assert not any(m == "gascar-nospec" and t != "modular-00" for m, t, _ in runs)  # speciation is off there anyway
+    assert not any(m == "gascar-spec" and t == "modular-00" for m, t, _ in runs)
+    assert not any(m.startswith("gascar-") and b != 400 for m, _, b in runs)
+    assert {b for m, t, b in runs if t == "a.wav"} == {100}
+    assert len(bm.plan(config)) == 2 * len(runs)  # two seeds each

@@ -8,7 +8,9 @@ same budget of objective evaluations (counted exactly by
 Methods
     ``gascar`` (the default engine of ``gascar match``), ``ga`` (plain DEAP
     GA: no speciation, no refinement), ``gascar-nospec`` and
-    ``gascar-norefine`` (ablations), ``cmaes`` (the ``cma`` package, IPOP
+    ``gascar-norefine`` (ablations: speciation off where it is on by
+    default, i.e. on modular genomes; ``gascar-spec`` turns it on for the
+    other synths; refinement off), ``cmaes`` (the ``cma`` package, IPOP
     restarts, bounds [0, 1]), ``random`` (uniform random search), and
     ``nevergrad`` (NGOpt) where nevergrad is installed.
 Suites
@@ -37,8 +39,11 @@ from .. import fileio
 from ..errors import BenchmarkError
 from .judge import judge
 
-ALL_METHODS = ("gascar", "ga", "gascar-nospec", "gascar-norefine", "cmaes", "random", "nevergrad")
-DEFAULT_METHODS = ("gascar", "ga", "gascar-nospec", "gascar-norefine", "cmaes", "random", "nevergrad")
+ALL_METHODS = ("gascar", "ga", "gascar-nospec", "gascar-spec", "gascar-norefine", "cmaes", "random", "nevergrad")
+DEFAULT_METHODS = ALL_METHODS
+#: Ablations of the default engine: each changes one default, so each runs
+#: only at the ablation budgets and only where it differs from ``gascar``.
+ABLATIONS = ("gascar-nospec", "gascar-spec", "gascar-norefine")
 #: Evaluation counts at which the best-so-far is judged (convergence curves).
 CURVE_POINTS = (100, 250, 500, 1000, 2500, 5000, 10000, 20000, 50000)
 #: Length, note-off and pitch range of in-domain targets.
@@ -168,6 +173,8 @@ def _method(name: str) -> Callable:
         return _evolve_method("ga")
     if name == "gascar-nospec":
         return _evolve_method("gascar", speciation=False)
+    if name == "gascar-spec":
+        return _evolve_method("gascar", speciation=True)
     if name == "gascar-norefine":
         return _evolve_method("gascar", refine=False)
     raise BenchmarkError(f"unknown method {name!r}; known: {', '.join(ALL_METHODS)}")
@@ -368,6 +375,9 @@ class BenchConfig:
         Runs in parallel (each run single-process).
     ablation_budgets : tuple of int
         Budgets at which the ablation methods run (they are costly).
+    real_budgets : tuple of int or None
+        Budgets at which the real suite runs (None: every budget); the
+        largest budget serves the in-domain recovery measure.
     """
 
     out_dir: Path
@@ -376,11 +386,12 @@ class BenchConfig:
     budgets: tuple[int, ...] = (1000, 5000, 20000)
     seeds: int = 3
     synths: tuple[str, ...] = ()
-    per_synth: int = 5
+    per_synth: int = 4
     real_dir: Path = Path("targets")
     real_synth: str = "subtractive"
     n_jobs: int = 2
     ablation_budgets: tuple[int, ...] = (5000,)
+    real_budgets: tuple[int, ...] | None = (1000, 5000)
     extra: dict = field(default_factory=dict)
 
 
@@ -395,15 +406,31 @@ def plan(config: BenchConfig) -> list[RunSpec]:
         targets += make_indomain_targets(config.out_dir / "indomain-targets", synths, config.per_synth)
     if "real" in config.suites:
         targets += real_targets(config.real_dir)
+    modular = {name: _speciates_by_default(name) for name in {*synths, config.real_synth}}
     specs = []
     for budget in config.budgets:
         for t in targets:
+            if t.suite == "real" and config.real_budgets is not None and budget not in config.real_budgets:
+                continue
+            synth = t.synth or config.real_synth
             for m in methods:
-                if m.startswith("gascar-") and budget not in config.ablation_budgets:
-                    continue
+                if m in ABLATIONS:
+                    if budget not in config.ablation_budgets:
+                        continue
+                    if (m == "gascar-nospec" and not modular[synth]) or (m == "gascar-spec" and modular[synth]):
+                        continue  # the same runs as gascar's
                 for s in range(config.seeds):
-                    specs.append(RunSpec(m, t, t.synth or config.real_synth, budget, s))
+                    specs.append(RunSpec(m, t, synth, budget, s))
     return specs
+
+
+def _speciates_by_default(synth: str) -> bool:
+    """Whether the default engine speciates on this synth's genomes (modular structure)."""
+    from ..evolve.engine import is_modular
+    from ..evolve.genes import GeneInfo
+    from ..synths import get_synth
+
+    return is_modular(GeneInfo.from_space(get_synth(synth).params))
 
 
 def load_runs(path: Path) -> dict[str, dict]:

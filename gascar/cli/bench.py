@@ -79,11 +79,12 @@ def bench_batch_command(out_dir, quick) -> None:
     _emit(out_dir, "bench-batch", "Batch throughput (`gascar bench batch`)", format_table(rows))
 
 
-def _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick):
+def _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick,
+                  real_budgets=()):
     from ..bench.match import DEFAULT_METHODS, BenchConfig
 
     if quick:
-        cfg = BenchConfig(out_dir=out_dir, budgets=(1000,), seeds=1, per_synth=1, ablation_budgets=(1000,))
+        cfg = BenchConfig(out_dir=out_dir, budgets=(1000,), seeds=1, per_synth=1, ablation_budgets=(1000,), real_budgets=None)
     else:
         cfg = BenchConfig(out_dir=out_dir)
     cfg.suites = tuple(suites) or cfg.suites
@@ -97,6 +98,10 @@ def _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, r
     cfg.n_jobs = jobs or (os.cpu_count() or 1)
     if budgets and not quick:
         cfg.ablation_budgets = tuple(b for b in cfg.ablation_budgets if b in budgets) or (max(budgets),)
+        if cfg.real_budgets is not None:
+            cfg.real_budgets = tuple(b for b in cfg.real_budgets if b in budgets) or None
+    if real_budgets:
+        cfg.real_budgets = tuple(real_budgets)
     return cfg
 
 
@@ -110,10 +115,12 @@ def match_options(f):
         click.option("--budget", "budgets", multiple=True, type=click.IntRange(10, 10**7), help="Evaluation budgets (default: 1000, 5000, 20000)."),
         click.option("--seeds", type=click.IntRange(1, 100), help="Seeds per method, target and budget (default 3)."),
         click.option("--synth", "synths", multiple=True, help="Synths of the in-domain suite (default: all)."),
-        click.option("--per-synth", type=click.IntRange(1, 1000), help="In-domain targets per synth (default 5)."),
+        click.option("--per-synth", type=click.IntRange(1, 1000), help="In-domain targets per synth (default 4)."),
         click.option("--real-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("targets"), show_default=True,
                      help="Folder of the real suite."),
         click.option("--real-synth", default="subtractive", show_default=True, help="Synth every method matches to real targets."),
+        click.option("--real-budget", "real_budgets", multiple=True, type=click.IntRange(10, 10**7),
+                     help="Budgets at which the real suite runs (default: 1000 and 5000; the largest budget is for in-domain recovery)."),
         click.option("--jobs", type=click.IntRange(1, 256), help="Runs in parallel (default: all cores)."),
         click.option("--quick", is_flag=True, help="One seed, one target per synth, budget 1000: a few minutes."),
     ]
@@ -127,14 +134,16 @@ def match_options(f):
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True,
               help="Folder for runs.jsonl, the table, the JSON and the plot (reused to resume).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick, out_dir, quiet) -> None:
+def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, real_budgets, jobs, quick, out_dir,
+                        quiet) -> None:
     """Match quality per evaluation budget: every method on the same objective, judged fairly.
 
     Resumes from OUTPUT/runs.jsonl when interrupted.
     """
     from ..bench.match import run_bench
 
-    cfg = _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick)
+    cfg = _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick,
+                        real_budgets)
     run_bench(cfg, progress=not quiet)
     table = (out_dir / "bench-match.md").read_text(encoding="utf-8")
     _emit(out_dir, "bench-match-report", "Match quality per budget (`gascar bench match`)", table)
@@ -145,11 +154,13 @@ def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, real
 @match_options
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True)
 @click.pass_context
-def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick, out_dir) -> None:
+def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, real_budgets, jobs, quick,
+                      out_dir) -> None:
     """Every benchmark, in order: render, fitness, batch, match."""
     repeats = 3 if quick else 5
     ctx.invoke(bench_render_command, synths=(), voices=256, repeats=repeats, out_dir=out_dir)
     ctx.invoke(bench_fitness_command, synths=(), n_jobs_list=(), repeats=repeats, out_dir=out_dir)
     ctx.invoke(bench_batch_command, out_dir=out_dir, quick=quick)
     ctx.invoke(bench_match_command, suites=suites, methods=methods, budgets=budgets, seeds=seeds, synths=synths,
-               per_synth=per_synth, real_dir=real_dir, real_synth=real_synth, jobs=jobs, quick=quick, out_dir=out_dir, quiet=False)
+               per_synth=per_synth, real_dir=real_dir, real_synth=real_synth, real_budgets=real_budgets, jobs=jobs, quick=quick,
+               out_dir=out_dir, quiet=False)
