@@ -121,7 +121,9 @@ def test_a_tiny_benchmark_runs_end_to_end_then_resumes_without_rerunning(tmp_pat
     out = config.out_dir
     table = (out / "bench-match.md").read_text(encoding="utf-8")
     assert "| indomain | additive | 60 | gascar |" in table and "| real | additive | 60 | random |" in table
-    assert json.loads((out / "bench-match.json").read_text(encoding="utf-8"))["runs"]
+    saved = json.loads((out / "bench-match.json").read_text(encoding="utf-8"))
+    assert saved["runs"] and saved["references"]["additive"]["detune_20c"] > 0
+    assert "detuned 5 cents" in table
     assert (out / "convergence.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     lines = (out / "runs.jsonl").read_text(encoding="utf-8").splitlines()
     monkeypatch.setattr(bm, "run_one", lambda *a, **k: pytest.fail("a finished run was run again"))

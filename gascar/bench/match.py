@@ -215,6 +215,8 @@ class BenchTarget:
         For in-domain targets, the synth that made it (and the synth matched).
     genome : list of float or None
         For in-domain targets, the synth genes that made it.
+    f0_hz : float or None
+        For in-domain targets, the pitch it was rendered at.
     """
 
     suite: str
@@ -222,6 +224,7 @@ class BenchTarget:
     path: str
     synth: str | None = None
     genome: list[float] | None = None
+    f0_hz: float | None = None
 
 
 def make_indomain_targets(folder: Path, synths: Iterable[str], per_synth: int, seed: int = 0) -> list[BenchTarget]:
@@ -253,7 +256,7 @@ def make_indomain_targets(folder: Path, synths: Iterable[str], per_synth: int, s
                 path = folder / f"{tname}.wav"
                 if not path.exists():
                     write_audio(path, x[k], sr, subtype="FLOAT")
-                out.append(BenchTarget("indomain", tname, str(path), name, g[k].tolist()))
+                out.append(BenchTarget("indomain", tname, str(path), name, g[k].tolist(), float(f0[k])))
                 made += 1
     return out
 
@@ -474,7 +477,7 @@ def run_bench(config: BenchConfig, *, progress: bool = True) -> list[dict]:
                 bar.update(1)
     bar.close()
     records = [done[s.key] for s in specs]
-    write_outputs(config, records)
+    write_outputs(config, records, list({s.target.name: s.target for s in specs}.values()))
     return records
 
 
@@ -504,25 +507,52 @@ def summarise(records: list[dict], near_perfect_db: float) -> list[dict]:
     return rows
 
 
-def preset_spread(targets: list[BenchTarget]) -> dict[str, dict]:
-    """Judged LSD between different random presets of the same synth.
+def reference_distances(targets: list[BenchTarget]) -> dict[str, dict]:
+    """Judged LSD of known differences, per synth of the in-domain suite: the scale a threshold needs.
 
-    The scale of "a different sound": the near-perfect threshold must be
-    small next to it. Returns per synth the median, 5th percentile and
-    minimum over all pairs of in-domain targets.
+    ``detune_5c`` and ``detune_20c``: each target against its own genome
+    rendered 5 and 20 cents sharp (5 cents is about the smallest pitch
+    change listeners notice); ``presets_median`` and ``presets_p05``:
+    between different targets of the synth (different random presets).
     """
     from ..audio import load_audio
+    from ..synths import get_synth
 
+    sr = 22050
+    n = int(INDOMAIN_DURATION_S * sr)
     out = {}
-    by_synth: dict[str, list[np.ndarray]] = {}
+    by_synth: dict[str, list[BenchTarget]] = {}
     for t in targets:
-        if t.suite == "indomain":
-            by_synth.setdefault(t.synth, []).append(load_audio(t.path, trim=False).samples)
-    for synth, sounds in by_synth.items():
-        d = [judge(a, b, 22050)["lsd_db"] for i, a in enumerate(sounds) for b in sounds[i + 1:]]
-        if d:
-            out[synth] = {"pairs": len(d), "median": float(np.median(d)), "p05": float(np.percentile(d, 5)), "min": float(min(d))}
+        if t.suite == "indomain" and t.genome is not None and t.f0_hz is not None:
+            by_synth.setdefault(t.synth, []).append(t)
+    for name, ts in sorted(by_synth.items()):
+        synth = get_synth(name)
+        sounds = [load_audio(t.path, trim=False).samples for t in ts]
+        row = {"targets": len(ts)}
+        for cents in (5, 20):
+            g = np.array([t.genome for t in ts])
+            f0 = np.array([t.f0_hz for t in ts]) * 2 ** (cents / 1200)
+            moved = synth.render(g, f0, n, sr, hold_s=INDOMAIN_HOLD_S)
+            row[f"detune_{cents}c"] = float(np.median([judge(a, b, sr)["lsd_db"] for a, b in zip(sounds, moved)]))
+        pairs = [judge(a, b, sr)["lsd_db"] for i, a in enumerate(sounds) for b in sounds[i + 1:]]
+        if pairs:
+            row["presets_median"] = float(np.median(pairs))
+            row["presets_p05"] = float(np.percentile(pairs, 5))
+        out[name] = row
     return out
+
+
+def format_references(refs: dict[str, dict], near_perfect_db: float) -> str:
+    """The markdown lines of :func:`reference_distances`."""
+    if not refs:
+        return ""
+    lines = ["", f"Scale of the near-perfect threshold ({near_perfect_db:g} dB), judged LSD in dB, medians per synth:", "",
+             "| synth | targets | detuned 5 cents | detuned 20 cents | different presets (median) | different presets (5th percentile) |",
+             "|---|---|---|---|---|---|"]
+    for name, r in refs.items():
+        lines.append(f"| {name} | {r['targets']} | {r['detune_5c']:.2f} | {r['detune_20c']:.2f} | "
+                     f"{r.get('presets_median', float('nan')):.2f} | {r.get('presets_p05', float('nan')):.2f} |")
+    return "\n".join(lines) + "\n"
 
 
 def format_table(rows: list[dict], near_perfect_db: float) -> str:
@@ -586,13 +616,15 @@ def plot_convergence(records: list[dict], path: Path) -> Path:
 NEAR_PERFECT_DB = 3.0
 
 
-def write_outputs(config: BenchConfig, records: list[dict]) -> None:
+def write_outputs(config: BenchConfig, records: list[dict], targets: list[BenchTarget] = ()) -> None:
     """Write ``bench-match.md``, ``bench-match.json`` and ``convergence.png``."""
     rows = summarise(records, NEAR_PERFECT_DB)
-    fileio.write_text(config.out_dir / "bench-match.md", format_table(rows, NEAR_PERFECT_DB))
+    refs = reference_distances(list(targets))
+    fileio.write_text(config.out_dir / "bench-match.md", format_table(rows, NEAR_PERFECT_DB) + format_references(refs, NEAR_PERFECT_DB))
     fileio.write_json(config.out_dir / "bench-match.json", {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
         "summary": rows,
+        "references": refs,
         "runs": records,
     })
     if records:
