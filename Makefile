@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_TARGET := targets/cello_c3.wav
 DEMO_OUT    := demo-out
+# The benchmark's real suite: the shared instrument notes beside the project when present, else targets/.
+REAL_DIR    ?= $(if $(wildcard ../shared/targets/*.wav),../shared/targets,targets)
 
 .PHONY: install test test-browser demo bench bench-quick lint clean
 
@@ -28,10 +30,10 @@ demo: install
 	@echo "demo: presets, renders and the report ($(DEMO_OUT)/cello.report.html) are in $(DEMO_OUT)/"
 
 bench: install
-	$(BIN)/gascar bench all -o bench-out
+	$(BIN)/gascar bench all --real-dir $(REAL_DIR) -o bench-out
 
 bench-quick: install
-	$(BIN)/gascar bench all --quick -o bench-out
+	$(BIN)/gascar bench all --quick --real-dir $(REAL_DIR) -o bench-out
 
 lint: install
 	$(BIN)/ruff check gascar tests

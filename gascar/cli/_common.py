@@ -45,3 +45,24 @@ def weights_option(f):
     return click.option("--weights", metavar="NAME=W,...", callback=_parse_weights,
                         help="Fitness component weights, e.g. mel=0.5,f0=0 (others keep their default; "
                              "see gascar compare for the components).")(f)
+
+
+def engine_options(f):
+    """Add the evolution settings shared by ``match`` and ``batch`` (``--generations`` .. ``--patience``)."""
+    opts = [
+        click.option("--generations", type=click.IntRange(min=1), help="Most generations per synth."),
+        click.option("--population", type=click.IntRange(min=4), help="Individuals per generation (default 48)."),
+        click.option("--engine", type=click.Choice(["gascar", "ga"]), default=None,
+                     help="gascar (default): GA, CMA-ES refinement, speciation on modular genomes; ga: plain GA."),
+        click.option("--speciation/--no-speciation", default=None,
+                     help="NEAT-style speciation (default: on for the modular synth only)."),
+        click.option("--refine/--no-refine", default=None,
+                     help="CMA-ES refinement over the last part of the budget (default: on)."),
+        click.option("--target-fitness", type=click.FloatRange(min=0), metavar="F",
+                     help="Stop a match once its best fitness reaches F."),
+        click.option("--patience", type=click.IntRange(min=1), metavar="GENS",
+                     help="Stop a match early after this many generations without improvement (default: use the whole budget)."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f

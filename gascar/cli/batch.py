@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from . import cli
-from ._common import weights_option
+from ._common import engine_options, weights_option
 from .match import _check_synth
 
 #: Failed targets listed on stderr at the end (the rest are in summary.csv).
@@ -27,15 +27,7 @@ SHOW_FAILURES = 10
 @click.option("--budget", type=click.IntRange(min=1), metavar="EVALS", help="Objective evaluations per target (default 10000).")
 @click.option("--time", "time_limit_s", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Stop each target after this wall time (results then depend on the machine's speed).")
-@click.option("--generations", type=click.IntRange(min=1), help="Most generations per synth.")
-@click.option("--population", type=click.IntRange(min=4), help="Individuals per generation (default 48).")
-@click.option("--engine", type=click.Choice(["gascar", "ga"]), default=None,
-              help="gascar (default): GA with speciation and CMA-ES refinement; ga: plain GA.")
-@click.option("--speciation/--no-speciation", default=None, help="NEAT-style speciation (default: on for the modular synth only).")
-@click.option("--refine/--no-refine", default=None, help="CMA-ES refinement over the last part of the budget (default: on).")
-@click.option("--target-fitness", type=click.FloatRange(min=0), metavar="F", help="Stop a target once its best fitness reaches F.")
-@click.option("--patience", type=click.IntRange(min=1), metavar="GENS",
-              help="Stop a target early after this many generations without improvement (default: use the whole budget).")
+@engine_options
 @click.option("--seed", type=click.IntRange(min=0),
               help="Batch seed; each target's seed derives from it and the target's path (default: drawn, then kept in "
                    "summary.json for reruns).")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from . import cli
-from ._common import pitch_options, resolve_pitch, weights_option
+from ._common import engine_options, pitch_options, resolve_pitch, weights_option
 
 _RUN_OPTIONS = ("synth", "budget", "time_limit_s", "generations", "population", "engine", "speciation", "refine",
                 "target_fitness", "patience", "seed", "f0_hz", "note", "weights")
@@ -41,15 +41,7 @@ def _check_synth(ctx, param, value):
               help="Objective evaluations, all synths together (default 10000).")
 @click.option("--time", "time_limit_s", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Stop after this wall time (the result then depends on the machine's speed).")
-@click.option("--generations", type=click.IntRange(min=1), help="Most generations per synth.")
-@click.option("--population", type=click.IntRange(min=4), help="Individuals per generation (default 48).")
-@click.option("--engine", type=click.Choice(["gascar", "ga"]), default=None,
-              help="gascar (default): GA with speciation and CMA-ES refinement; ga: plain GA.")
-@click.option("--speciation/--no-speciation", default=None, help="NEAT-style speciation (default: on for the modular synth only).")
-@click.option("--refine/--no-refine", default=None, help="CMA-ES refinement over the last part of the budget (default: on).")
-@click.option("--target-fitness", type=click.FloatRange(min=0), metavar="F", help="Stop once the best fitness reaches F.")
-@click.option("--patience", type=click.IntRange(min=1), metavar="GENS",
-              help="Stop early after this many generations without improvement (default: use the whole budget).")
+@engine_options
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed: the same seed gives the same preset, whatever --jobs is.")
 @click.option("-j", "--jobs", "n_jobs", type=int, default=None, help="Worker processes (default: all cores).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), metavar="PATH",
