@@ -10,7 +10,8 @@ Methods
     GA: no speciation, no refinement), ``gascar-nospec`` and
     ``gascar-norefine`` (ablations: speciation off where it is on by
     default, i.e. on modular genomes; ``gascar-spec`` turns it on for the
-    other synths; refinement off), ``cmaes`` (the ``cma`` package, IPOP
+    other synths; ``gascar-norefine``, refinement off, on modular genomes:
+    elsewhere it is the ``ga`` method), ``cmaes`` (the ``cma`` package, IPOP
     restarts, bounds [0, 1]), ``random`` (uniform random search), and
     ``nevergrad`` (NGOpt) where nevergrad is installed.
 Suites
@@ -422,6 +423,8 @@ def plan(config: BenchConfig) -> list[RunSpec]:
                         continue
                     if (m == "gascar-nospec" and not modular[synth]) or (m == "gascar-spec" and modular[synth]):
                         continue  # the same runs as gascar's
+                    if m == "gascar-norefine" and not modular[synth]:
+                        continue  # without speciation, the same runs as ga's
                 for s in range(config.seeds):
                     specs.append(RunSpec(m, t, synth, budget, s))
     return specs
