@@ -10,8 +10,9 @@ Methods
     GA: no speciation, no refinement), ``gascar-nospec`` and
     ``gascar-norefine`` (ablations: speciation off where it is on by
     default, i.e. on modular genomes; ``gascar-spec`` turns it on for the
-    other synths; ``gascar-norefine``, refinement off, on modular genomes:
-    elsewhere it is the ``ga`` method), ``cmaes`` (the ``cma`` package, IPOP
+    other synths; ``gascar-nominimal``, NEAT's start-minimal off, and
+    ``gascar-norefine``, refinement off, on modular genomes only: elsewhere
+    they equal ``gascar`` and ``ga``), ``cmaes`` (the ``cma`` package, IPOP
     restarts, bounds [0, 1]), ``random`` (uniform random search), and
     ``nevergrad`` (NGOpt) where nevergrad is installed.
 Suites
@@ -40,11 +41,12 @@ from .. import fileio
 from ..errors import BenchmarkError
 from .judge import judge
 
-ALL_METHODS = ("gascar", "ga", "gascar-nospec", "gascar-spec", "gascar-norefine", "cmaes", "random", "nevergrad")
+ALL_METHODS = ("gascar", "ga", "gascar-nospec", "gascar-spec", "gascar-nominimal", "gascar-norefine", "cmaes", "random",
+               "nevergrad")
 DEFAULT_METHODS = ALL_METHODS
 #: Ablations of the default engine: each changes one default, so each runs
 #: only at the ablation budgets and only where it differs from ``gascar``.
-ABLATIONS = ("gascar-nospec", "gascar-spec", "gascar-norefine")
+ABLATIONS = ("gascar-nospec", "gascar-spec", "gascar-nominimal", "gascar-norefine")
 #: Evaluation counts at which the best-so-far is judged (convergence curves).
 CURVE_POINTS = (100, 250, 500, 1000, 2500, 5000, 10000, 20000, 50000)
 #: Length, note-off and pitch range of in-domain targets.
@@ -176,6 +178,8 @@ def _method(name: str) -> Callable:
         return _evolve_method("gascar", speciation=False)
     if name == "gascar-spec":
         return _evolve_method("gascar", speciation=True)
+    if name == "gascar-nominimal":
+        return _evolve_method("gascar", start_minimal=False)
     if name == "gascar-norefine":
         return _evolve_method("gascar", refine=False)
     raise BenchmarkError(f"unknown method {name!r}; known: {', '.join(ALL_METHODS)}")
@@ -423,8 +427,8 @@ def plan(config: BenchConfig) -> list[RunSpec]:
                         continue
                     if (m == "gascar-nospec" and not modular[synth]) or (m == "gascar-spec" and modular[synth]):
                         continue  # the same runs as gascar's
-                    if m == "gascar-norefine" and not modular[synth]:
-                        continue  # without speciation, the same runs as ga's
+                    if m in ("gascar-norefine", "gascar-nominimal") and not modular[synth]:
+                        continue  # without speciation and start-minimal, the same runs as ga's and gascar's
                 for s in range(config.seeds):
                     specs.append(RunSpec(m, t, synth, budget, s))
     return specs
