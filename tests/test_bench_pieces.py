@@ -143,14 +143,15 @@ def test_plan_runs_ablations_only_where_they_differ_and_real_targets_at_their_bu
     real.mkdir()
     sf.write(str(real / "a.wav"), tone(), 22050)
     config = bm.BenchConfig(out_dir=Path(tmp_path / "out"),
-                            methods=("gascar", "gascar-nospec", "gascar-spec", "gascar-norefine", "random"),
-                            budgets=(100, 400), seeds=2, synths=("subtractive", "modular"), per_synth=1, real_dir=real,
+                            methods=("gascar", "gascar-nospec", "gascar-spec", "gascar-minimal", "gascar-norefine", "random"),
+                            budgets=(100, 400), seeds=2, synths=("fm", "modular"), per_synth=1, real_dir=real,
                             real_synth="fm", ablation_budgets=(400,), real_budgets=(100,))
     runs = {(s.method, s.target.name, s.budget) for s in bm.plan(config)}
-    assert ("gascar-nospec", "modular-00", 400) in runs and ("gascar-spec", "subtractive-00", 400) in runs
-    assert not any(m == "gascar-nospec" and t != "modular-00" for m, t, _ in runs)  # speciation is off there anyway
-    assert not any(m == "gascar-spec" and t == "modular-00" for m, t, _ in runs)
+    assert ("gascar-nospec", "modular-00", 400) in runs and ("gascar-spec", "fm-00", 400) in runs
+    assert not any(m == "gascar-nospec" and t == "fm-00" for m, t, _ in runs)  # speciation is off there anyway
+    assert not any(m == "gascar-spec" and t in ("modular-00", "subtractive-00") for m, t, _ in runs)
     assert {t for m, t, _ in runs if m == "gascar-norefine"} == {"modular-00"}  # elsewhere it is the ga method
+    assert {t for m, t, _ in runs if m == "gascar-minimal"} == {"modular-00"}
     assert not any(m.startswith("gascar-") and b != 400 for m, _, b in runs)
     assert {b for m, t, b in runs if t == "a.wav"} == {100}
     assert len(bm.plan(config)) == 2 * len(runs)  # two seeds each

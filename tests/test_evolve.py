@@ -254,7 +254,7 @@ def test_modular_synth_starts_minimal_and_grows_structure():
     on_fraction = lambda g: genes.switched_on(g)[:, genes.switch].mean()  # noqa: E731
     # Reward modules that are on: structure must grow from the minimal start by mutation.
     objective = lambda k, g: 1.0 - genes.switched_on(g)[:, genes.switch].mean(axis=1)  # noqa: E731
-    ev = Evolution("modular", genes, EvolutionConfig(population=24, refine=False), budget=24 * 15, seed=0)
+    ev = Evolution("modular", genes, EvolutionConfig(population=24, refine=False, start_minimal=True), budget=24 * 15, seed=0)
     ev.step(objective)
     first = on_fraction(ev.genomes)
     assert first < 0.45  # start minimal (p_on 0.3), not uniform (0.5)
@@ -266,13 +266,14 @@ def test_modular_synth_starts_minimal_and_grows_structure():
     assert on_fraction(plain.genomes) > 0.35
 
 
-def test_speciation_and_start_minimal_default_to_modular_genomes_only(genes):
+def test_speciation_defaults_to_structured_genomes_and_start_minimal_to_off(genes):
     from gascar.evolve.engine import resolve_config
     from gascar.synths import get_synth
 
-    modular = GeneInfo.from_space(get_synth("modular").params)
-    on = resolve_config(EvolutionConfig(), modular)
-    assert on.speciation is True and on.start_minimal is True
-    off = resolve_config(EvolutionConfig(), genes)  # the toy has a single switch
+    for name, speciates in [("modular", True), ("subtractive", True), ("fm", False), ("additive", False), ("wavetable", False)]:
+        resolved = resolve_config(EvolutionConfig(), GeneInfo.from_space(get_synth(name).params))
+        assert resolved.speciation is speciates and resolved.start_minimal is False, name
+    off = resolve_config(EvolutionConfig(), genes)  # the toy has one choice and one switch
     assert off.speciation is False and off.start_minimal is False
+    assert resolve_config(EvolutionConfig(start_minimal=True), genes).start_minimal is True
     assert resolve_config(EvolutionConfig(speciation=True), genes).speciation is True

@@ -8,11 +8,12 @@ same budget of objective evaluations (counted exactly by
 Methods
     ``gascar`` (the default engine of ``gascar match``), ``ga`` (plain DEAP
     GA: no speciation, no refinement), ``gascar-nospec`` and
-    ``gascar-norefine`` (ablations: speciation off where it is on by
-    default, i.e. on modular genomes; ``gascar-spec`` turns it on for the
-    other synths; ``gascar-nominimal``, NEAT's start-minimal off, and
-    ``gascar-norefine``, refinement off, on modular genomes only: elsewhere
-    they equal ``gascar`` and ``ga``), ``cmaes`` (the ``cma`` package, IPOP
+    ``gascar-norefine`` (ablations, each run only where it differs from
+    ``gascar``: ``gascar-nospec`` turns speciation off where it is on by
+    default (subtractive, modular), ``gascar-spec`` on for the other
+    synths; ``gascar-minimal`` starts modular genomes minimal;
+    ``gascar-norefine`` turns refinement off where speciation is on,
+    elsewhere it is the ``ga`` method), ``cmaes`` (the ``cma`` package, IPOP
     restarts, bounds [0, 1]), ``random`` (uniform random search), and
     ``nevergrad`` (NGOpt) where nevergrad is installed.
 Suites
@@ -41,12 +42,12 @@ from .. import fileio
 from ..errors import BenchmarkError
 from .judge import judge
 
-ALL_METHODS = ("gascar", "ga", "gascar-nospec", "gascar-spec", "gascar-nominimal", "gascar-norefine", "cmaes", "random",
+ALL_METHODS = ("gascar", "ga", "gascar-nospec", "gascar-spec", "gascar-minimal", "gascar-norefine", "cmaes", "random",
                "nevergrad")
 DEFAULT_METHODS = ALL_METHODS
 #: Ablations of the default engine: each changes one default, so each runs
 #: only at the ablation budgets and only where it differs from ``gascar``.
-ABLATIONS = ("gascar-nospec", "gascar-spec", "gascar-nominimal", "gascar-norefine")
+ABLATIONS = ("gascar-nospec", "gascar-spec", "gascar-minimal", "gascar-norefine")
 #: Evaluation counts at which the best-so-far is judged (convergence curves).
 CURVE_POINTS = (100, 250, 500, 1000, 2500, 5000, 10000, 20000, 50000)
 #: Length, note-off and pitch range of in-domain targets.
@@ -178,8 +179,8 @@ def _method(name: str) -> Callable:
         return _evolve_method("gascar", speciation=False)
     if name == "gascar-spec":
         return _evolve_method("gascar", speciation=True)
-    if name == "gascar-nominimal":
-        return _evolve_method("gascar", start_minimal=False)
+    if name == "gascar-minimal":
+        return _evolve_method("gascar", start_minimal=True)
     if name == "gascar-norefine":
         return _evolve_method("gascar", refine=False)
     raise BenchmarkError(f"unknown method {name!r}; known: {', '.join(ALL_METHODS)}")
@@ -414,7 +415,8 @@ def plan(config: BenchConfig) -> list[RunSpec]:
         targets += make_indomain_targets(config.out_dir / "indomain-targets", synths, config.per_synth)
     if "real" in config.suites:
         targets += real_targets(config.real_dir)
-    modular = {name: _speciates_by_default(name) for name in {*synths, config.real_synth}}
+    speciates = {name: _speciates_by_default(name) for name in {*synths, config.real_synth}}
+    modular = {name: _has_switches(name) for name in {*synths, config.real_synth}}
     specs = []
     for budget in config.budgets:
         for t in targets:
@@ -425,22 +427,30 @@ def plan(config: BenchConfig) -> list[RunSpec]:
                 if m in ABLATIONS:
                     if budget not in config.ablation_budgets:
                         continue
-                    if (m == "gascar-nospec" and not modular[synth]) or (m == "gascar-spec" and modular[synth]):
+                    if (m == "gascar-nospec" and not speciates[synth]) or (m == "gascar-spec" and speciates[synth]):
                         continue  # the same runs as gascar's
-                    if m in ("gascar-norefine", "gascar-nominimal") and not modular[synth]:
-                        continue  # without speciation and start-minimal, the same runs as ga's and gascar's
+                    if m == "gascar-norefine" and not speciates[synth]:
+                        continue  # without speciation, the same runs as ga's
+                    if m == "gascar-minimal" and not modular[synth]:
+                        continue  # no module switches: the same runs as gascar's
                 for s in range(config.seeds):
                     specs.append(RunSpec(m, t, synth, budget, s))
     return specs
 
 
 def _speciates_by_default(synth: str) -> bool:
-    """Whether the default engine speciates on this synth's genomes (modular structure)."""
-    from ..evolve.engine import is_modular
+    """Whether the default engine speciates on this synth's genomes (see :func:`gascar.evolve.engine.is_structured`)."""
+    from ..evolve.engine import is_structured
     from ..evolve.genes import GeneInfo
     from ..synths import get_synth
 
-    return is_modular(GeneInfo.from_space(get_synth(synth).params))
+    return is_structured(GeneInfo.from_space(get_synth(synth).params))
+
+
+def _has_switches(synth: str) -> bool:
+    from ..synths import get_synth
+
+    return bool(np.any(get_synth(synth).params.switch_mask))
 
 
 def load_runs(path: Path) -> dict[str, dict]:

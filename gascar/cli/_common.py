@@ -53,9 +53,10 @@ def engine_options(f):
         click.option("--generations", type=click.IntRange(min=1), help="Most generations per synth."),
         click.option("--population", type=click.IntRange(min=4), help="Individuals per generation (default 48)."),
         click.option("--engine", type=click.Choice(["gascar", "ga"]), default=None,
-                     help="gascar (default): GA, CMA-ES refinement, speciation on modular genomes; ga: plain GA."),
+                     help="gascar (default): GA, CMA-ES refinement, speciation on structured genomes; ga: plain GA."),
         click.option("--speciation/--no-speciation", default=None,
-                     help="NEAT-style speciation (default: on for the modular synth only)."),
+                     help="NEAT-style speciation (default: on for genomes with 3 or more choice or on/off genes: "
+                          "the subtractive and modular synths)."),
         click.option("--refine/--no-refine", default=None,
                      help="CMA-ES refinement over the last part of the budget (default: on)."),
         click.option("--target-fitness", type=click.FloatRange(min=0), metavar="F",

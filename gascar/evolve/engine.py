@@ -64,25 +64,35 @@ class Individual:
         return Individual(self.genome.copy(), self.fitness.values[0])
 
 
-def is_modular(genes: GeneInfo) -> bool:
-    """True for genomes with a structure worth protecting: at least three module switches."""
-    return int(genes.switch.sum()) >= 3
+def is_structured(genes: GeneInfo) -> bool:
+    """True for genomes with a structure worth protecting: at least three categorical genes.
+
+    Choices (waveforms, filter types, FM algorithms ...) and module switches
+    pick different kinds of sound; with several of them, a new combination
+    starts out worse than the tuned ones around it and needs speciation's
+    protection to be tuned in turn.
+    """
+    return int(genes.categorical.sum()) >= 3
 
 
 def resolve_config(config: EvolutionConfig, genes: GeneInfo) -> EvolutionConfig:
     """Settings left to the genome (``None``) made concrete.
 
-    ``speciation`` and ``start_minimal`` default to on for modular
-    genomes (see :func:`is_modular`) and off otherwise: measured, NEAT's
-    protection of new structure pays off where there is structure, and
-    costs selection pressure where there is none.
+    ``speciation`` defaults to on for structured genomes (see
+    :func:`is_structured`: the subtractive and modular synths) and off
+    otherwise; ``start_minimal`` defaults to off. Both measured by
+    ``gascar bench match`` at 5,000 evaluations (median judged LSD):
+    speciation on gave 3.57 dB against 4.72 dB on in-domain subtractive
+    sounds and 5.98 dB against 6.43 dB on the real suite (subtractive),
+    but 3.99 / 10.51 / 8.23 dB against 3.80 / 10.09 / 7.55 dB on additive,
+    FM and wavetable sounds (one or no choice gene); starting modular
+    genomes minimal gave 9.17 dB against 8.53 dB without.
     """
-    modular = is_modular(genes)
     changes = {}
     if config.speciation is None:
-        changes["speciation"] = modular
+        changes["speciation"] = is_structured(genes)
     if config.start_minimal is None:
-        changes["start_minimal"] = modular
+        changes["start_minimal"] = False
     return config.replace(**changes) if changes else config
 
 
