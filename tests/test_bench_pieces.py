@@ -155,3 +155,13 @@ def test_plan_runs_ablations_only_where_they_differ_and_real_targets_at_their_bu
     assert not any(m.startswith("gascar-") and b != 400 for m, _, b in runs)
     assert {b for m, t, b in runs if t == "a.wav"} == {100}
     assert len(bm.plan(config)) == 2 * len(runs)  # two seeds each
+
+
+def test_pivot_marks_the_best_method_of_each_row():
+    from gascar.bench.match import format_pivot
+
+    rows = summarise(fake_records(), near_perfect_db=2.5)
+    text = format_pivot(rows)
+    assert "**1000 evaluations**" in text and "| suite | synth |" in text
+    line = next(x for x in text.splitlines() if x.startswith("| indomain | fm |"))
+    assert line.count("**") == 2  # one best per row

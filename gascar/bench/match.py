@@ -572,6 +572,31 @@ def format_references(refs: dict[str, dict], near_perfect_db: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def format_pivot(rows: list[dict], measure: str = "lsd_db") -> str:
+    """Medians of one measure, one table per budget: a row per suite and synth, a column per method.
+
+    The best median of each row is in bold.
+    """
+    methods = [m for m in ALL_METHODS if any(r["method"] == m for r in rows)]
+    out = []
+    for budget in sorted({r["budget"] for r in rows}):
+        cells: dict[tuple[str, str], dict[str, float]] = {}
+        for r in rows:
+            if r["budget"] == budget and measure in r:
+                cells.setdefault((r["suite"], r["synth"]), {})[r["method"]] = r[measure]
+        cols = [m for m in methods if any(m in v for v in cells.values())]
+        out.append(f"**{budget} evaluations**, median {measure} per method:")
+        out.append("")
+        out.append("| suite | synth | " + " | ".join(cols) + " |")
+        out.append("|---|---|" + "---|" * len(cols))
+        for (suite, synth), v in sorted(cells.items()):
+            best = min(v.values())
+            row = [("**{:.2f}**" if v[m] == best else "{:.2f}").format(v[m]) if m in v else "–" for m in cols]
+            out.append(f"| {suite} | {synth} | " + " | ".join(row) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
 def format_table(rows: list[dict], near_perfect_db: float) -> str:
     """A markdown table of :func:`summarise` rows."""
     head = "| suite | synth | budget | method | runs | judged LSD dB, median [IQR] | MFCC-13 MAE | MFCC-20 MAE | param error | near-perfect | evals/s |"
@@ -637,7 +662,8 @@ def write_outputs(config: BenchConfig, records: list[dict], targets: list[BenchT
     """Write ``bench-match.md``, ``bench-match.json`` and ``convergence.png``."""
     rows = summarise(records, NEAR_PERFECT_DB)
     refs = reference_distances(list(targets))
-    fileio.write_text(config.out_dir / "bench-match.md", format_table(rows, NEAR_PERFECT_DB) + format_references(refs, NEAR_PERFECT_DB))
+    text = (format_pivot(rows) + "\n" + format_table(rows, NEAR_PERFECT_DB) + format_references(refs, NEAR_PERFECT_DB))
+    fileio.write_text(config.out_dir / "bench-match.md", text)
     fileio.write_json(config.out_dir / "bench-match.json", {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
         "summary": rows,
