@@ -1,4 +1,4 @@
-"""First use of numba code under a machine-wide lock (numba's on-disk cache is not safe to write concurrently)."""
+"""Process set-up for evaluation: first use of numba code under a machine-wide lock (numba's on-disk cache is not safe to write concurrently), and malloc thresholds."""
 
 from __future__ import annotations
 
@@ -58,3 +58,14 @@ def test_a_failed_first_use_is_retried_under_the_lock(tmp_path, monkeypatch):
         with jit.first_use("b"):
             raise RuntimeError("compile failed")
     assert "b" not in jit._READY
+
+
+def test_keep_buffers_sets_glibc_thresholds_once():
+    import platform
+
+    from gascar import memory
+
+    ok = memory.keep_buffers()
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert ok is True and memory.keep_buffers() is True
+    assert memory.ENV["MALLOC_MMAP_THRESHOLD_"] == str(memory.MMAP_THRESHOLD)

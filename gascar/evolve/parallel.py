@@ -16,11 +16,13 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .. import memory
 from ..errors import EvolutionError
 
 _WORKER_OBJECTIVES: Mapping | None = None
 _WORKER_LIMITS = None
-_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1",
+               **memory.ENV}
 
 
 class _Payload:
@@ -33,6 +35,7 @@ class _Payload:
 def _init_worker(payload: _Payload) -> None:
     global _WORKER_OBJECTIVES, _WORKER_LIMITS
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    memory.keep_buffers()
     _WORKER_OBJECTIVES = payload.objectives
     try:
         from threadpoolctl import threadpool_limits
@@ -146,6 +149,7 @@ class Evaluator:
             objective = self.objectives[key]
             if self._limits is None:  # single-threaded numerics as in the workers: same bits
                 self._limits = _single_thread()
+                memory.keep_buffers()
             out = np.concatenate([np.asarray(objective(c), dtype=np.float64) for c in chunks])
         else:
             try:
