@@ -313,7 +313,10 @@ def run_one(spec: RunSpec, cache_dir: str | None = None) -> dict:
     from ..fitness import Objective
     from ..synths import get_synth
 
+    from ..memory import keep_buffers
+
     warnings.simplefilter("ignore")
+    keep_buffers()  # every method evaluates with the same allocator settings
     target = load_target(spec.target.path, cache_dir=cache_dir)
     objective = Objective(target, get_synth(spec.synth))
     budgeted = BudgetedObjective(objective, spec.budget)
