@@ -311,9 +311,8 @@ def run_one(spec: RunSpec, cache_dir: str | None = None) -> dict:
     """
     from ..analysis import load_target
     from ..fitness import Objective
-    from ..synths import get_synth
-
     from ..memory import keep_buffers
+    from ..synths import get_synth
 
     warnings.simplefilter("ignore")
     keep_buffers()  # every method evaluates with the same allocator settings
