@@ -342,7 +342,9 @@ class Objective:
         ndarray, shape (n,), float64
             Within 1 Hz .. 0.45 * sample_rate.
         """
-        g = self.space.check_genomes(genomes)
+        return self._f0_hz(self.space.check_genomes(genomes))
+
+    def _f0_hz(self, g: np.ndarray) -> np.ndarray:
         k = self.n_synth_genes
         if self.target.pitched:
             octave = self.space.specs[k].from_unit(g[:, k]) - 1.0
@@ -355,7 +357,9 @@ class Objective:
 
     def note_off_s(self, genomes: np.ndarray) -> np.ndarray:
         """Note-off time each genome renders with (its last gene), shape ``(n,)``, seconds."""
-        g = self.space.check_genomes(genomes)
+        return self._note_off_s(self.space.check_genomes(genomes))
+
+    def _note_off_s(self, g: np.ndarray) -> np.ndarray:
         return self.space.specs[-1].from_unit(g[:, -1])
 
     def render(self, genomes: np.ndarray) -> np.ndarray:
@@ -369,9 +373,11 @@ class Objective:
         -------
         ndarray, shape (n, n_samples), float32
         """
-        g = self.space.check_genomes(genomes)
-        return self.synth.render(g[:, : self.n_synth_genes], self.f0_hz(g), self.n_samples, self.sample_rate,
-                                 hold_s=self.note_off_s(g))
+        return self._render(self.space.check_genomes(genomes))
+
+    def _render(self, g: np.ndarray) -> np.ndarray:
+        return self.synth.render(g[:, : self.n_synth_genes], self._f0_hz(g), self.n_samples, self.sample_rate,
+                                 hold_s=self._note_off_s(g))
 
     def distances(self, audio: np.ndarray) -> np.ndarray:
         """:meth:`Comparator.distances` of rendered audio ``(n, n_samples)`` -> ``(n, n_components)``."""
@@ -413,15 +419,15 @@ class Objective:
         g = self.space.check_genomes(genomes)
         out = np.empty((g.shape[0], len(COMPONENTS)))
         for i in range(0, g.shape[0], self.chunk_size):
-            out[i : i + self.chunk_size] = self.comparator.distances(self.render(g[i : i + self.chunk_size]))
+            out[i : i + self.chunk_size] = self.comparator.distances(self._render(g[i : i + self.chunk_size]))
         return out
 
     # -- presets -------------------------------------------------------------------------------------------------------
     def render_settings(self, genome: np.ndarray) -> RenderSettings:
         """Render settings that reproduce what was scored for ``genome`` ``(n_genes,)``."""
-        g = np.asarray(genome)[None, :]
-        return RenderSettings(f0_hz=float(self.f0_hz(g)[0]),
-                              duration_s=self.n_samples / self.sample_rate, hold_s=float(self.note_off_s(g)[0]),
+        g = self.space.check_genomes(np.asarray(genome)[None, :])
+        return RenderSettings(f0_hz=float(self._f0_hz(g)[0]),
+                              duration_s=self.n_samples / self.sample_rate, hold_s=float(self._note_off_s(g)[0]),
                               sample_rate=self.sample_rate)
 
     def preset(self, genome: np.ndarray, **match_info) -> Preset:

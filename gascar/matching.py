@@ -213,6 +213,10 @@ class MatchResult:
         Presets and renders written.
     checkpoint : Path or None
         The checkpoint written, if any.
+    target_path : str or None
+        The matched sound file.
+    outputs : MatchOutputs or None
+        Where the presets and renders went.
     """
 
     preset: object
@@ -230,6 +234,8 @@ class MatchResult:
     interrupted: int | None = None
     files: list = field(default_factory=list)
     checkpoint: Path | None = None
+    target_path: str | None = None
+    outputs: MatchOutputs | None = None
 
     @property
     def exit_code(self) -> int:
@@ -505,7 +511,7 @@ def match(
         synth=best_name, genome=best_genome, others=presets[1:],
         standings={n: float(evolutions[n].best_fitness) for n in names if evolutions[n].best_genome is not None},
         history=history, evaluations=evaluations, seconds=seconds, seed=seed_entropy, stop_reason=stop_reason,
-        interrupted=interrupted,
+        interrupted=interrupted, target_path=target_path, outputs=outputs,
     )
     if outputs.preset is not None or outputs.render is not None:
         result.files = write_results(result, picks, objectives, outputs)

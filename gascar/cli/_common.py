@@ -34,14 +34,13 @@ def _parse_weights(ctx, param, value):
     from ..fitness import parse_weights
 
     try:
-        parse_weights(value)
+        return parse_weights(value)
     except FitnessError as exc:
         raise click.BadParameter(exc.message, ctx=ctx, param=param) from None
-    return value
 
 
 def weights_option(f):
-    """Add ``--weights NAME=W,...`` (fitness component weights, validated at parse time) to a command."""
+    """Add ``--weights NAME=W,...`` to a command: every component's weight (a dict), validated at parse time."""
     return click.option("--weights", metavar="NAME=W,...", callback=_parse_weights,
                         help="Fitness component weights, e.g. mel=0.5,f0=0 (others keep their default; "
                              "see gascar compare for the components).")(f)

@@ -59,9 +59,7 @@ def batch_command(ctx, folder, out_dir, synth, top, budget, time_limit_s, genera
                 "population": population, "engine": engine, "speciation": speciation, "refine": refine,
                 "target_fitness": target_fitness, "patience": patience, "seed": seed}
     if weights is not None:
-        from ..fitness import parse_weights
-
-        settings["fitness"] = {"weights": parse_weights(weights)}
+        settings["fitness"] = {"weights": weights}
     options = BatchOptions(match=MatchOptions(**{k: v for k, v in settings.items() if v is not None}), top=top, n_jobs=n_jobs,
                            scheduler=scheduler, report=report, progress=not quiet)
     result = run_batch(folder, out_dir, options)

@@ -79,16 +79,14 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
             special = {"time_limit_s": "--time", "f0_hz": "--f0"}
             flags = ", ".join(special.get(n, "--" + n.replace("_", "-")) for n in given)
             raise click.UsageError(f"a resumed match keeps its checkpoint's settings; drop {flags}")
-        from ..evolve import load_checkpoint
-
-        saved_run = load_checkpoint(resume, "match")
-        target_path = saved_run.get("target_path")
         options = None
         outputs = None
         changed = [n for n in ("output", "render_path", "no_render", "checkpoint", "top")
                    if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
         if changed:  # new output places for the resumed run
-            saved = saved_run["outputs"]
+            from ..evolve import load_checkpoint
+
+            saved = load_checkpoint(resume, "match")["outputs"]
             outputs = MatchOutputs(
                 preset=Path(output) if output else saved.preset,
                 render=None if no_render else (Path(render_path) if render_path else saved.render),
@@ -105,10 +103,7 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
         if pitch is not None:
             settings["analysis"] = {"f0_hz": pitch}
         if weights is not None:
-            from ..fitness import parse_weights
-
-            settings["fitness"] = {"weights": parse_weights(weights)}
-        target_path = target
+            settings["fitness"] = {"weights": weights}
         options = MatchOptions(**{k: v for k, v in settings.items() if v is not None})
         outputs = default_outputs(target, preset=output, render=render_path, no_render=no_render, top=top,
                                   checkpoint=checkpoint)
@@ -119,18 +114,19 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
     finally:
         reporters.close()
     if report and result.interrupted is None:
-        _write_report(result, target_path, outputs if outputs is not None else saved_run["outputs"])
+        _write_report(result)
     if not quiet:
         _summary(result)
     ctx.exit(result.exit_code)
 
 
-def _write_report(result, target_path, outputs) -> None:
+def _write_report(result) -> None:
     from ..report import write_match_report
 
-    if outputs.preset is None or target_path is None:
-        raise click.UsageError("--report needs a preset file (-o) and the target")
-    page = write_match_report(result, target_path=target_path, preset_path=outputs.preset_path(1),
+    outputs = result.outputs
+    if outputs is None or outputs.preset is None:
+        raise click.UsageError("--report needs a preset file (-o)")
+    page = write_match_report(result, target_path=result.target_path, preset_path=outputs.preset_path(1),
                               render_path=outputs.render_path(1))
     result.files.append(page)
 

@@ -64,9 +64,9 @@ class EvolutionConfig:
         (never the species holding the best individual).
     interspecies_crossover : float
         Probability that a child's second parent comes from another species.
-    start_minimal : bool or None
+    start_minimal : bool
         NEAT's "start minimal": module switches of the first population
-        are on with probability ``start_minimal_p_on``. ``None``: off
+        are on with probability ``start_minimal_p_on``. Off by default
         (measured: it cost modular matches 0.6 dB at 5,000 evaluations).
     start_minimal_p_on : float
     refine : bool
@@ -108,7 +108,7 @@ class EvolutionConfig:
     min_species_size: int = 2
     stagnation: int = 15
     interspecies_crossover: float = 0.05
-    start_minimal: bool | None = None
+    start_minimal: bool = False
     start_minimal_p_on: float = 0.3
     refine: bool = True
     refine_fraction: float = 0.3
@@ -172,7 +172,7 @@ def config_from_dict(d: Mapping) -> EvolutionConfig:
 #: Named engines for the CLI (``--engine``) and the benchmark.
 ENGINES: dict[str, EvolutionConfig] = {
     "gascar": EvolutionConfig(),
-    "ga": EvolutionConfig(speciation=False, refine=False, start_minimal=False),
+    "ga": EvolutionConfig(speciation=False, refine=False),
 }
 
 
