@@ -11,10 +11,10 @@ Pitch
     target counts as *pitched* when at least :data:`MIN_VOICED_FRACTION`
     of them are voiced and their mean voicing probability reaches
     :data:`MIN_CONFIDENCE`; its f0 is the median of the voiced f0s. A
-    pitched target fixes the synth's base frequency (the fitness adds a
-    pitch-ratio gene, 1/8 .. 8, that absorbs the detector's octave and
-    partial errors, and a fine-tune gene of +-150 cents); an unpitched one
-    (drums, noise) gets a free frequency gene. ``f0_hz=`` or ``note=`` override the detector.
+    pitched target fixes the synth's base frequency (the fitness adds an
+    octave gene, -1/0/+1, that absorbs the detector's octave errors, and a
+    fine-tune gene of +-100 cents); an unpitched one (drums, noise) gets a
+    free frequency gene. ``f0_hz=`` or ``note=`` override the detector.
 Note length
     ``hold_s``, the estimated note-off, is the end of the last frame within
     :data:`HOLD_DB` of the peak level. It is the default of the fitness's

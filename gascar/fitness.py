@@ -42,10 +42,8 @@ measurement (about a minute)::
 (``Objective(..., weights="stft=1,f0=0.5")``, ``--weights`` on the CLI).
 
 Pitch genes
-    Pitched targets: ``pitch_ratio`` (the note is the detected f0 times
-    1/8 .. 1/2, 1, 2 .. 8: the detector may lock onto a partial or a
-    subharmonic, and a synth may sound its note at a multiple of it, as an
-    FM carrier at ratio 3 does) and ``fine_tune_cents`` (+-150).
+    Pitched targets: ``octave`` (-1 / 0 / +1, guards the detector's octave
+    errors) and ``fine_tune_cents`` (+-100) around the target's f0.
     Unpitched targets: ``f0_hz``, log scale over 20 .. 5000 Hz.
 Note-off gene
     ``hold_s`` (last gene), linear over 0.01 s .. the target's length. The
@@ -59,7 +57,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-from fractions import Fraction
 from collections.abc import Mapping
 
 import numpy as np
@@ -91,26 +88,12 @@ PENALTY = 1.0e3
 CHUNK = 16
 #: Range of the free frequency gene of unpitched targets (Hz).
 FREE_F0_RANGE_HZ = (20.0, 5000.0)
-#: Note frequency over the detected f0 that the ``pitch_ratio`` gene offers.
-PITCH_RATIOS = ("1/8", "1/7", "1/6", "1/5", "1/4", "1/3", "1/2", "1", "2", "3", "4", "5", "6", "7", "8")
-#: Share of a first population whose pitch starts at an estimate: ratio 1
-#: for pitched targets (the detected pitch is usually right; uniform over 15
-#: ratios it would be tried by one genome in 15), spectral candidates for
-#: unpitched ones (:func:`f0_candidates`).
-START_SHARE = 0.5
-#: Spectral peaks, and divisors of each, that give an unpitched target's
-#: candidate base frequencies (:func:`f0_candidates`).
-CANDIDATE_PEAKS = 3
-CANDIDATE_DIVISORS = 16
-#: Range of the fine-tune gene of pitched targets (cents).
-FINE_TUNE_CENTS = 150.0
 #: Earliest note-off the hold gene allows (s).
 HOLD_MIN_S = 0.01
 #: Frames quieter than this (dB re the target's loudest) do not count for f0.
 F0_MIN_DB = 40.0
 
 _OPTIONS = ("weights", "chunk_size")
-_RATIO_VALUES = np.array([float(Fraction(r)) for r in PITCH_RATIOS])
 
 
 def parse_weights(spec: str | Mapping[str, float] | None) -> dict[str, float]:
@@ -174,62 +157,14 @@ def pitch_specs(target) -> list[ParamSpec]:
     """The pitch genes an :class:`Objective` adds for ``target``."""
     if target.pitched:
         return [
-            ParamSpec("pitch_ratio", scale="choice", choices=PITCH_RATIOS, default="1", start_share=START_SHARE,
-                      description="Note frequency over the detected f0 (the detector may report a partial or a "
-                                  "subharmonic; a synth may sound a multiple of its note)."),
-            ParamSpec("fine_tune_cents", -FINE_TUNE_CENTS, FINE_TUNE_CENTS, unit="cents", default=0.0,
+            ParamSpec("octave", scale="choice", choices=("-1", "0", "+1"), default="0",
+                      description="Octave around the detected f0 (guards the detector's octave errors)."),
+            ParamSpec("fine_tune_cents", -100.0, 100.0, unit="cents", default=0.0,
                       description="Fine tuning around the detected f0."),
         ]
     lo, hi = FREE_F0_RANGE_HZ
-    candidates = f0_candidates(np.asarray(target.samples), int(target.sample_rate))
     return [ParamSpec("f0_hz", lo, hi, scale="log", unit="Hz", default=200.0,
-                      start_share=START_SHARE if candidates else 0.0, start_values=candidates,
                       description="Base frequency of the note (the target has no clear pitch).")]
-
-
-def f0_candidates(samples: np.ndarray, sample_rate: int, n_peaks: int = CANDIDATE_PEAKS,
-                  max_divisor: int = CANDIDATE_DIVISORS) -> tuple[float, ...]:
-    """Base frequencies worth trying first for a sound without a clear pitch.
-
-    The ``n_peaks`` strongest peaks of the sound's average spectrum, each
-    divided by 1 .. ``max_divisor`` (a peak is some partial of the note),
-    within :data:`FREE_F0_RANGE_HZ`; sorted, duplicates (closer than 10
-    cents) dropped. Inharmonic and noisy sounds still have peaks; whether
-    one of them leads to the note is for the evolution to find out.
-
-    Returns
-    -------
-    tuple of float
-        Hz; empty for silence.
-    """
-    from scipy.signal import find_peaks, stft
-
-    x = np.asarray(samples, dtype=np.float64)
-    n_fft = 4096
-    if x.size < n_fft:
-        x = np.pad(x, (0, n_fft - x.size))
-    _, _, z = stft(x, sample_rate, nperseg=n_fft, noverlap=n_fft * 3 // 4)
-    mag = np.mean(np.abs(z), axis=1)
-    if not np.any(mag > 0):
-        return ()
-    db = 20.0 * np.log10(mag + 1e-12 * mag.max())
-    db -= db.max()
-    peaks, _ = find_peaks(db, prominence=6.0, height=-40.0)
-    peaks = peaks[(peaks > 0) & (peaks < db.size - 1)]
-    if not peaks.size:
-        return ()
-    peaks = peaks[np.argsort(db[peaks], kind="stable")[::-1][:n_peaks]]
-    a, b, c = db[peaks - 1], db[peaks], db[peaks + 1]  # parabolic interpolation of each peak
-    offset = 0.5 * (a - c) / np.where(a - 2 * b + c == 0, -1e-12, a - 2 * b + c)
-    freqs = (peaks + np.clip(offset, -0.5, 0.5)) * sample_rate / n_fft
-    lo, hi = FREE_F0_RANGE_HZ
-    cands = np.sort((freqs[:, None] / np.arange(1, max_divisor + 1)[None, :]).ravel())
-    cands = cands[(cands >= lo) & (cands <= hi)]
-    out: list[float] = []
-    for f in cands:
-        if not out or 1200.0 * math.log2(f / out[-1]) > 10.0:
-            out.append(round(float(f), 3))
-    return tuple(out)
 
 
 class Comparator:
@@ -412,9 +347,9 @@ class Objective:
     def _f0_hz(self, g: np.ndarray) -> np.ndarray:
         k = self.n_synth_genes
         if self.target.pitched:
-            ratio = _RATIO_VALUES[self.space.specs[k].from_unit(g[:, k]).astype(np.int64)]
+            octave = self.space.specs[k].from_unit(g[:, k]) - 1.0
             cents = self.space.specs[k + 1].from_unit(g[:, k + 1])
-            f0 = self.target.f0_hz * ratio * 2.0 ** (cents / 1200.0)
+            f0 = self.target.f0_hz * 2.0 ** (octave + cents / 1200.0)
         else:
             f0 = self.space.specs[k].from_unit(g[:, k])
         # Within what a synth renders and a preset stores, so the preset replays what was scored.

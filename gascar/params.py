@@ -65,14 +65,6 @@ class ParamSpec:
         Exponent of the ``curve`` scale.
     group
         Name of the switch parameter that turns this parameter's module on.
-    start_share
-        Share of an evolution's first population in which this gene starts
-        at one of ``start_values`` (drawn uniformly) rather than uniform over
-        its range: for genes with estimates worth trying first, such as a
-        detected pitch.
-    start_values
-        Physical values (labels for choices) to start at; empty means the
-        default.
     """
 
     name: str
@@ -85,13 +77,8 @@ class ParamSpec:
     choices: tuple[str, ...] = field(default=())
     curve: float = 2.0
     group: str | None = None
-    start_share: float = 0.0
-    start_values: tuple = field(default=())
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.start_share <= 1.0:
-            raise ParameterError(f"parameter {self.name!r}: start_share must lie in [0, 1], got {self.start_share}")
-        object.__setattr__(self, "start_values", tuple(self.start_values))
         if not self.name or not self.name.replace("_", "").isalnum():
             raise ParameterError(f"parameter name {self.name!r} must be a non-empty snake_case word")
         if self.scale not in SCALES:
@@ -103,8 +90,6 @@ class ParamSpec:
             object.__setattr__(self, "high", float(len(self.choices) - 1))
             if self.default is not None and self.default not in self.choices:
                 raise ParameterError(f"parameter {self.name!r}: default {self.default!r} is not one of {self.choices!r}")
-            for v in self.start_values:
-                self.check(v)
             return
         if not (math.isfinite(self.low) and math.isfinite(self.high)) or not self.low < self.high:
             raise ParameterError(f"parameter {self.name!r}: range [{self.low}, {self.high}] must be finite with low < high")
@@ -116,8 +101,6 @@ class ParamSpec:
             raise ParameterError(f"parameter {self.name!r}: an integer range needs whole bounds, got [{self.low}, {self.high}]")
         if self.default is not None:
             self.check(self.default)
-        for v in self.start_values:
-            self.check(v)
 
     # -- construction helpers ------------------------------------------------
     @classmethod
@@ -228,12 +211,6 @@ class ParamSpec:
         if self.default is None:
             return float(self.from_unit(np.array(0.5)))
         return self.check(self.default)
-
-    def start_units(self) -> np.ndarray:
-        """``start_values`` (or the default) as unit values, shape ``(k,)``."""
-        values = self.start_values or (self.default_value(),)
-        return np.array([float(self.to_unit(np.array(self.check(v) if isinstance(v, str) else float(v))))
-                         for v in values])
 
     def describe(self) -> dict:
         """Everything about the parameter, JSON-ready."""

@@ -16,7 +16,7 @@ from gascar.errors import AnalysisError, AudioError
 SR = 22050
 DRUMS = {"low_tom", "open_hat"}
 #: The rock organ's GM patch sounds a 16' stop an octave under its 8' one, -9 dB: its
-#: lowest periodicity really is C3, and the fitness's pitch-ratio gene covers the ambiguity.
+#: lowest periodicity really is C3, and the fitness's octave gene covers the ambiguity.
 OCTAVE_AMBIGUOUS = {"rock_organ_c4"}
 
 

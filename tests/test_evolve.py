@@ -89,24 +89,6 @@ def test_start_minimal_turns_few_modules_on(genes):
     assert 0.05 < on.mean() < 0.15
 
 
-def test_genes_with_a_start_share_begin_at_their_default():
-    from gascar.params import ParamSpace, ParamSpec
-
-    space = ParamSpace([ParamSpec("a", 0.0, 1.0), ParamSpec("ratio", scale="choice", choices=tuple("abcde"), default="c",
-                                                           start_share=0.5)])
-    info = GeneInfo.from_space(space)
-    g = ops.random_genomes(np.random.default_rng(5), 4000, info)
-    at_default = np.mean(info.bins(g)[:, 1] == 2)
-    assert 0.55 < at_default < 0.65  # half start there, and a fifth of the rest land there
-    assert np.all(g[:, 1] == (info.bins(g)[:, 1] + 0.5) / 5)
-    assert 0.45 < g[:, 0].mean() < 0.55  # other genes stay uniform
-    with pytest.raises(Exception, match="start_share"):
-        ParamSpec("bad", start_share=1.5)
-    many = ParamSpace([ParamSpec("f", 10.0, 1000.0, scale="log", start_share=1.0, start_values=(20.0, 200.0))])
-    g = ops.random_genomes(np.random.default_rng(6), 1000, GeneInfo.from_space(many))
-    assert set(np.round(many.to_physical(g)["f"], 6)) == {20.0, 200.0}
-
-
 def test_tournament_prefers_low_fitness():
     rng = np.random.default_rng(4)
     f = np.arange(10.0)

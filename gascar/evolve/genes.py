@@ -31,11 +31,6 @@ class GeneInfo:
     n_bins : ndarray of int, shape (n_genes,)
         Number of values of a discrete gene, 0 for continuous ones.
     names : tuple of str
-    start_share : ndarray of float, shape (n_genes,), optional
-        Share of a first population in which each gene starts at one of its
-        ``start_units`` (0: uniform).
-    start_units : tuple of ndarray, optional
-        Per gene, the unit values it may start at.
     """
 
     categorical: np.ndarray
@@ -43,8 +38,6 @@ class GeneInfo:
     group: np.ndarray
     n_bins: np.ndarray
     names: tuple[str, ...] = ()
-    start_share: np.ndarray | None = None
-    start_units: tuple[np.ndarray, ...] = ()
 
     @classmethod
     def from_space(cls, space: ParamSpace) -> GeneInfo:
@@ -55,8 +48,6 @@ class GeneInfo:
             group=np.asarray(space.group_index, dtype=np.int64),
             n_bins=np.array([s.n_bins for s in space], dtype=np.int64),
             names=tuple(space.names),
-            start_share=np.array([s.start_share for s in space], dtype=np.float64),
-            start_units=tuple(s.start_units() if s.start_share > 0 else np.zeros(0) for s in space),
         )
 
     @property

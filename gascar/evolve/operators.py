@@ -21,9 +21,6 @@ from .genes import GeneInfo
 def random_genomes(rng: np.random.Generator, n: int, genes: GeneInfo, *, p_on: float | None = None) -> np.ndarray:
     """Uniform random genomes; with ``p_on`` switches start on with that probability.
 
-    Genes with a ``start_share`` (:class:`GeneInfo`) start at one of their
-    ``start_units`` in about that share of the genomes.
-
     Parameters
     ----------
     rng : numpy.random.Generator
@@ -43,12 +40,6 @@ def random_genomes(rng: np.random.Generator, n: int, genes: GeneInfo, *, p_on: f
     if p_on is not None and sw.any():
         on = rng.random((n, int(sw.sum()))) < p_on
         g[:, sw] = np.where(on, 0.75, 0.25)
-    if genes.start_share is not None:
-        for j in np.flatnonzero(genes.start_share > 0):
-            values = genes.start_units[j]
-            chosen = rng.random(n) < genes.start_share[j]
-            pick = values[rng.integers(0, values.size, n)]
-            g[:, j] = np.where(chosen, pick, g[:, j])
     cat = genes.categorical
     if cat.any():  # categorical genes sit at bin centres
         g[:, cat] = (genes.bins(g)[:, cat] + 0.5) / genes.n_bins[cat]
