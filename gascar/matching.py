@@ -63,6 +63,9 @@ class MatchOptions:
         ``"gascar"`` (default) or ``"ga"`` (plain GA).
     population, speciation, refine, target_fitness, patience
         Engine settings overriding the engine's (``None``: the engine's).
+    restart_after : int or None
+        Generations of stalled GA before it starts afresh (the engine's
+        ``restart_stall``); 0 never restarts; ``None``: the engine's.
     evolution : mapping
         Further :class:`~gascar.evolve.EvolutionConfig` fields.
     fitness : mapping
@@ -82,6 +85,7 @@ class MatchOptions:
     refine: bool | None = None
     target_fitness: float | None = None
     patience: int | None = None
+    restart_after: int | None = None
     evolution: Mapping = field(default_factory=dict)
     fitness: Mapping = field(default_factory=dict)
     analysis: Mapping = field(default_factory=dict)
@@ -103,6 +107,11 @@ class MatchOptions:
             value = getattr(self, name)
             if value is not None:
                 changes[name] = value
+        if self.restart_after is not None:
+            r = self.restart_after
+            if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 0:
+                raise EvolutionError(f"restart_after must be a whole number of generations >= 0 (0: never), got {r!r}")
+            changes["restart_stall"] = int(r) or None
         return get_engine(self.engine, **changes)
 
 

@@ -198,6 +198,55 @@ def test_resume_equals_uninterrupted_run(toy, tmp_path):
     assert [r["best"] for r in resumed.history] == [r["best"] for r in full.history]
 
 
+@pytest.mark.parametrize("engine", ["gascar", "ga"])
+def test_restarts_start_afresh_keep_each_start_best_and_respect_the_budget(toy, engine):
+    counting = Counting(toy)
+    cfg = get_engine(engine, restart_stall=4, population=16)
+    result = evolve(counting, cfg, budget=4000, seed=3, n_jobs=1)
+    starts = [r["start"] for r in result.history]
+    assert starts == sorted(starts) and starts[-1] >= 2  # several fresh starts, in order
+    assert counting.calls == result.evaluations == 4000
+    earlier = [(sid, f) for sid, _, f in result.species_bests if sid < 0]
+    assert len(earlier) >= starts[-1]  # every earlier start's best is offered (ids -1, -2, ...)
+    assert all(f >= result.best_fitness for _, f in earlier)
+    assert result.best_fitness == min(f for _, _, f in result.species_bests)
+    # The run's best never gets worse across a restart.
+    best = [r["best"] for r in result.history]
+    assert all(b <= a for a, b in zip(best, best[1:]))
+
+
+def test_restarts_leave_room_for_a_full_start_and_reproduce(toy):
+    cfg = get_engine("ga", restart_stall=4, population=16)
+    a = evolve(toy, cfg, budget=1500, seed=4, n_jobs=1)
+    b = evolve(toy, cfg, budget=1500, seed=4, n_jobs=2)
+    assert np.array_equal(a.best_genome, b.best_genome) and a.best_fitness == b.best_fitness
+    # No restart begins with less than 2 * restart_stall generations of budget left.
+    first_of_start = {}
+    for r in a.history:
+        first_of_start.setdefault(r["start"], r["evaluations"])
+    assert all(1500 - e >= 2 * 4 * 16 - 16 for s, e in first_of_start.items() if s > 0)
+    never = evolve(toy, get_engine("ga", population=16), budget=1500, seed=4, n_jobs=1)
+    assert {r["start"] for r in never.history} == {0}
+
+
+def test_resume_with_restarts_equals_uninterrupted_run(toy, tmp_path):
+    cfg = get_engine("gascar", restart_stall=4, population=16, speciation=True)
+    full = evolve(toy, cfg, budget=2500, seed=8, n_jobs=1)
+    assert full.history[-1]["start"] >= 1
+    ck = tmp_path / "run.ckpt"
+    calls = {"n": 0}
+
+    def stop_midway():
+        calls["n"] += 1
+        return calls["n"] > 60
+
+    cut = evolve(toy, cfg, budget=2500, seed=8, n_jobs=1, checkpoint=ck, should_stop=stop_midway)
+    assert cut.stop_reason == "interrupted" and cut.history[-1]["start"] >= 1  # interrupted after a restart
+    resumed = evolve(toy, cfg, budget=2500, n_jobs=1, resume=ck, checkpoint=ck)
+    assert np.array_equal(resumed.best_genome, full.best_genome) and resumed.best_fitness == full.best_fitness
+    assert [r["best"] for r in resumed.history] == [r["best"] for r in full.history]
+
+
 def test_resume_rejects_foreign_files(toy, tmp_path):
     bad = tmp_path / "x.ckpt"
     bad.write_text("hello")
@@ -230,6 +279,10 @@ def test_config_validation():
         EvolutionConfig(population=2)
     with pytest.raises(EvolutionError, match="refine_fraction"):
         EvolutionConfig(refine_fraction=1.5)
+    with pytest.raises(EvolutionError, match="restart_stall"):
+        EvolutionConfig(restart_stall=0)
+    with pytest.raises(EvolutionError, match="restart_tolerance"):
+        EvolutionConfig(restart_tolerance=-0.1)
     with pytest.raises(EvolutionError, match="unknown engine"):
         get_engine("nope")
     with pytest.raises(EvolutionError, match="budget"):

@@ -159,6 +159,15 @@ def test_match_rejects_bad_settings(standin, target_wav):
         gm.match(target_wav, budget=0)
     with pytest.raises(EvolutionError, match="top"):
         gm.MatchOutputs(top=0)
+    with pytest.raises(EvolutionError, match="restart_after"):
+        gm.match(target_wav, restart_after=-1)
+
+
+def test_restart_after_sets_the_engines_restart_stall():
+    assert gm.MatchOptions().config().restart_stall == 30  # the default engine restarts
+    assert gm.MatchOptions(restart_after=12).config().restart_stall == 12
+    assert gm.MatchOptions(restart_after=0).config().restart_stall is None  # 0: never
+    assert gm.MatchOptions(engine="ga").config().restart_stall is None  # the plain GA never restarts
 
 
 def test_time_limit_generations_and_plain_ga_top(standin, target_wav, tmp_path):

@@ -85,6 +85,8 @@ def test_match_command_quiet_and_bad_options(standin, target_wav, tmp_path):
     assert res.exit_code == 2 and "TARGET" in res.output
     res = CliRunner().invoke(cli, ["match", str(target_wav), "--render", "a.wav", "--no-render"])
     assert res.exit_code == 2
+    res = CliRunner().invoke(cli, ["match", str(target_wav), "--restart-after", "-3"])
+    assert res.exit_code == 2 and "--restart-after" in res.output
 
 
 def _spawn(args, cwd):

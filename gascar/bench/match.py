@@ -13,7 +13,9 @@ Methods
     default (subtractive, modular), ``gascar-spec`` on for the other
     synths; ``gascar-minimal`` starts modular genomes minimal;
     ``gascar-norefine`` turns refinement off where speciation is on,
-    elsewhere it is the ``ga`` method), ``cmaes`` (the ``cma`` package, IPOP
+    elsewhere it is the ``ga`` method; ``gascar-norestart`` turns restarts
+    off, and runs only in-domain at budgets large enough for a restart),
+    ``cmaes`` (the ``cma`` package, IPOP
     restarts, bounds [0, 1]), ``random`` (uniform random search), and
     ``nevergrad`` (NGOpt) where nevergrad is installed.
 Suites
@@ -42,12 +44,12 @@ from .. import fileio
 from ..errors import BenchmarkError
 from .judge import judge
 
-ALL_METHODS = ("gascar", "ga", "gascar-nospec", "gascar-spec", "gascar-minimal", "gascar-norefine", "cmaes", "random",
-               "nevergrad")
+ALL_METHODS = ("gascar", "ga", "gascar-nospec", "gascar-spec", "gascar-minimal", "gascar-norefine", "gascar-norestart",
+               "cmaes", "random", "nevergrad")
 DEFAULT_METHODS = ALL_METHODS
 #: Ablations of the default engine: each changes one default, so each runs
 #: only at the ablation budgets and only where it differs from ``gascar``.
-ABLATIONS = ("gascar-nospec", "gascar-spec", "gascar-minimal", "gascar-norefine")
+ABLATIONS = ("gascar-nospec", "gascar-spec", "gascar-minimal", "gascar-norefine", "gascar-norestart")
 #: Evaluation counts at which the best-so-far is judged (convergence curves).
 CURVE_POINTS = (100, 250, 500, 1000, 2500, 5000, 10000, 20000, 50000)
 #: Length, note-off and pitch range of in-domain targets.
@@ -183,6 +185,8 @@ def _method(name: str) -> Callable:
         return _evolve_method("gascar", start_minimal=True)
     if name == "gascar-norefine":
         return _evolve_method("gascar", refine=False)
+    if name == "gascar-norestart":
+        return _evolve_method("gascar", restart_stall=None)
     raise BenchmarkError(f"unknown method {name!r}; known: {', '.join(ALL_METHODS)}")
 
 
@@ -426,7 +430,10 @@ def plan(config: BenchConfig) -> list[RunSpec]:
                 continue
             synth = t.synth or config.real_synth
             for m in methods:
-                if m in ABLATIONS:
+                if m == "gascar-norestart":
+                    if t.suite != "indomain" or not _restarts_possible(budget):
+                        continue  # no restart can happen: the same runs as gascar's
+                elif m in ABLATIONS:
                     if budget not in config.ablation_budgets:
                         continue
                     if (m == "gascar-nospec" and not speciates[synth]) or (m == "gascar-spec" and speciates[synth]):
@@ -447,6 +454,23 @@ def _speciates_by_default(synth: str) -> bool:
     from ..synths import get_synth
 
     return is_structured(GeneInfo.from_space(get_synth(synth).params))
+
+
+def _restarts_possible(budget: int) -> bool:
+    """Whether the default engine can restart within ``budget`` evaluations.
+
+    A restart needs a stalled start (the first population and at least
+    ``restart_stall`` generations of at least one child each) and
+    ``2 * restart_stall`` generations of GA budget left; below that budget
+    the default engine's runs are exactly those without restarts.
+    """
+    from ..evolve import get_engine
+
+    c = get_engine("gascar")
+    if c.restart_stall is None:
+        return False
+    ga_budget = budget - (int(round(c.refine_fraction * budget)) if c.refine else 0)
+    return ga_budget >= c.population + c.restart_stall + 2 * c.restart_stall * c.population
 
 
 def _has_switches(synth: str) -> bool:

@@ -58,6 +58,9 @@ def engine_options(f):
                           "the subtractive and modular synths)."),
         click.option("--refine/--no-refine", default=None,
                      help="CMA-ES refinement over the last part of the budget (default: on)."),
+        click.option("--restart-after", "restart_after", type=click.IntRange(min=0), metavar="GENS",
+                     help="Start the GA afresh (keeping the best) after GENS generations in which its best improved by "
+                          "less than 1%; only with budget left for a full start (0: never; default 30)."),
         click.option("--target-fitness", type=click.FloatRange(min=0), metavar="F",
                      help="Stop a match once its best fitness reaches F."),
         click.option("--patience", type=click.IntRange(min=1), metavar="GENS",

@@ -41,7 +41,7 @@ SHOW_FAILURES = 10
 @weights_option
 @click.pass_context
 def batch_command(ctx, folder, out_dir, synth, top, budget, time_limit_s, generations, population, engine, speciation, refine,
-                  target_fitness, patience, seed, n_jobs, scheduler, report, quiet, weights):
+                  restart_after, target_fitness, patience, seed, n_jobs, scheduler, report, quiet, weights):
     """Match every sound file under FOLDER (recursively); write presets, renders and a summary to OUTDIR.
 
     Bad files are recorded in the summary and skipped. Rerunning skips
@@ -57,6 +57,7 @@ def batch_command(ctx, folder, out_dir, synth, top, budget, time_limit_s, genera
         raise click.UsageError("--jobs does not apply with --scheduler: the cluster's workers decide")
     settings = {"synth": synth, "budget": budget, "time_limit_s": time_limit_s, "generations": generations,
                 "population": population, "engine": engine, "speciation": speciation, "refine": refine,
+                "restart_after": restart_after,
                 "target_fitness": target_fitness, "patience": patience, "seed": seed}
     if weights is not None:
         settings["fitness"] = {"weights": weights}

@@ -11,7 +11,7 @@ from . import cli
 from ._common import engine_options, pitch_options, resolve_pitch, weights_option
 
 _RUN_OPTIONS = ("synth", "budget", "time_limit_s", "generations", "population", "engine", "speciation", "refine",
-                "target_fitness", "patience", "seed", "f0_hz", "note", "weights")
+                "restart_after", "target_fitness", "patience", "seed", "f0_hz", "note", "weights")
 
 
 def _check_synth(ctx, param, value):
@@ -57,8 +57,8 @@ def _check_synth(ctx, param, value):
 @pitch_options
 @click.pass_context
 def match_command(ctx, target, output, render_path, no_render, synth, top, budget, time_limit_s, generations, population,
-                  engine, speciation, refine, target_fitness, patience, seed, n_jobs, checkpoint, resume, quiet, log_path,
-                  report, weights, f0_hz, note):
+                  engine, speciation, refine, restart_after, target_fitness, patience, seed, n_jobs, checkpoint, resume, quiet,
+                  log_path, report, weights, f0_hz, note):
     """Evolve a preset that sounds like TARGET; write it with its render.
 
     The target's pitch is detected; --f0 or --note overrides the detector.
@@ -98,6 +98,7 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
             raise click.UsageError("missing TARGET (a sound file), or --resume PATH")
         settings = {"synth": synth, "budget": budget, "time_limit_s": time_limit_s, "generations": generations,
                     "population": population, "engine": engine, "speciation": speciation, "refine": refine,
+                    "restart_after": restart_after,
                     "target_fitness": target_fitness, "patience": patience, "seed": seed}
         pitch = resolve_pitch(f0_hz, note)
         if pitch is not None:

@@ -143,6 +143,11 @@ class Evolution:
         self.refiner: Refiner | None = None
         self.refine_queue: list[int] = []
         self.refine_sigma = config.refine_sigma
+        # Restarts: the current start's best and its stall count; earlier starts' bests.
+        self.start_index = 0
+        self.start_best = float("inf")
+        self.start_stall = 0
+        self.start_bests: list[tuple[np.ndarray, float]] = []
         self._build_toolbox()
 
     # -- pickling: the toolbox is rebuilt, never stored -----------------------------------
@@ -152,6 +157,7 @@ class Evolution:
         return state
 
     def __setstate__(self, state):
+        state = {"start_index": 0, "start_best": float("inf"), "start_stall": 0, "start_bests": [], **state}
         self.__dict__.update(state)
         self._build_toolbox()
 
@@ -237,6 +243,7 @@ class Evolution:
             "best": self.best_fitness,
             "median": float(np.median(self.fitness)) if self.fitness.size else float("nan"),
             "species": len(self.species.species) if self.config.speciation else 1,
+            "start": self.start_index,
             "threshold": self.species.threshold if self.config.speciation else None,
             "improved": bool(improved),
             "seconds": self.seconds,
@@ -259,7 +266,9 @@ class Evolution:
         elif self.phase in ("init", "ga"):
             self.phase = "ga"
             stalled = c.patience is not None and self.since_improved >= c.patience
-            if self.evaluations >= self.ga_budget or stalled or self.genomes.shape[0] < 2:
+            if self._should_restart():
+                self._restart()
+            elif self.evaluations >= self.ga_budget or stalled or self.genomes.shape[0] < 2:
                 if c.refine and self.final:
                     self._start_refinement()
                 else:
@@ -296,7 +305,7 @@ class Evolution:
 
     def _initialise(self, evaluate: Evaluate) -> None:
         c = self.config
-        n = min(c.population, self.budget)
+        n = min(c.population, self.budget - self.evaluations)
         g = operators.random_genomes(self.rng, n, self.genes, p_on=c.start_minimal_p_on if c.start_minimal else None)
         f = self._evaluate(evaluate, g)
         self._set_population(g, f)
@@ -304,6 +313,12 @@ class Evolution:
     def _set_population(self, genomes: np.ndarray, fitness: np.ndarray) -> None:
         self.genomes, self.fitness = genomes, fitness
         self._note(genomes, fitness)
+        if fitness.size:
+            best = float(np.min(fitness))
+            margin = self.config.restart_tolerance * abs(self.start_best)
+            progress = not np.isfinite(self.start_best) or best < self.start_best - margin
+            self.start_stall = 0 if progress else self.start_stall + 1
+            self.start_best = min(self.start_best, best)
         if self.config.speciation:
             self.species_of = self.species.speciate(genomes, fitness, self.generation)
         else:
@@ -361,16 +376,38 @@ class Evolution:
         self._note(children, f_children)
         self._set_population(genomes, fitness)
 
+    # -- restarts ---------------------------------------------------------------------------
+    def _should_restart(self) -> bool:
+        c = self.config
+        if c.restart_stall is None or self.start_stall < c.restart_stall:
+            return False
+        return self.ga_budget - self.evaluations >= 2 * c.restart_stall * c.population
+
+    def _restart(self) -> None:
+        """Start the GA afresh; the current start's best is kept for refinement and ``--top``."""
+        i = int(np.argmin(self.fitness))
+        self.start_bests.append((self.genomes[i].copy(), float(self.fitness[i])))
+        self.start_index += 1
+        self.start_best = float("inf")
+        self.start_stall = 0
+        self.species = SpeciesSet(self.genes, self.config)
+        self.genomes = np.zeros((0, self.genes.n_genes))
+        self.fitness = np.zeros(0)
+        self.species_of = np.zeros(0, dtype=np.int64)
+        self.phase = "init"
+
     # -- refinement -------------------------------------------------------------------------
     def _start_refinement(self) -> None:
         self.phase = "refine"
         self.since_improved = 0
-        # Start from the best genome, then the best of the other species, in fitness order.
-        starts = []
+        # Start from the best genome, then the bests of the other species and of earlier
+        # starts (restarts), in fitness order: species by id, earlier starts as ("start", k).
+        starts: list[tuple[float, int, object]] = []
         if self.config.speciation:
-            for sp in sorted(self.species.species, key=lambda s: (s.best_fitness, s.id)):
-                starts.append(sp.id)
-        self.refine_queue = starts
+            starts += [(sp.best_fitness, 0, sp.id) for sp in self.species.species]
+        starts += [(f, 1, ("start", k)) for k, (_, f) in enumerate(self.start_bests)]
+        starts.sort(key=lambda t: (t[0], t[1], t[2] if t[1] == 0 else t[2][1]))
+        self.refine_queue = [item for _, _, item in starts]
         self.refiner = None
         self._next_refiner(first=True)
 
@@ -379,14 +416,21 @@ class Evolution:
             if first:
                 start, f0, sid = self.best_genome, self.best_fitness, self._species_id_of_best()
                 first = False
-                if self.refine_queue and self.refine_queue[0] == sid:
-                    self.refine_queue.pop(0)
+                # The best's own entry (its species, or the earlier start it came from) is not refined twice.
+                self.refine_queue = [item for item in self.refine_queue
+                                     if not (item == sid and self._best_in_population())
+                                     and not (isinstance(item, tuple) and np.array_equal(self.start_bests[item[1]][0], start))]
             elif self.refine_queue:
-                sid = self.refine_queue.pop(0)
-                sp = self._species_by_id(sid)
-                if sp is None or sp.best_genome is None:
-                    continue
-                start, f0 = sp.best_genome, sp.best_fitness
+                item = self.refine_queue.pop(0)
+                if isinstance(item, tuple):
+                    start, f0 = self.start_bests[item[1]]
+                    sid = -1
+                else:
+                    sid = item
+                    sp = self._species_by_id(sid)
+                    if sp is None or sp.best_genome is None:
+                        continue
+                    start, f0 = sp.best_genome, sp.best_fitness
             else:
                 # Every species refined: restart around the best with a smaller step.
                 start, f0, sid = self.best_genome, self.best_fitness, self._species_id_of_best()
@@ -400,8 +444,14 @@ class Evolution:
                 self.refiner = r
                 return
 
+    def _best_in_population(self) -> bool:
+        return self.fitness.size > 0 and bool(self.fitness.min() <= self.best_fitness)
+
     def _species_id_of_best(self) -> int:
-        if not self.config.speciation or self.fitness.size == 0:
+        """Species of the run's best; -1 when the best came from an earlier start (restart)."""
+        if not self._best_in_population():
+            return -1
+        if not self.config.speciation:
             return 0
         return int(self.species_of[int(np.argmin(self.fitness))])
 
@@ -433,6 +483,8 @@ class Evolution:
         if f[i] >= r.best_fitness:
             return
         r.best_fitness = float(f[i])
+        if r.species_id < 0:  # refining an earlier start's best: not part of the population
+            return
         mask = self.species_of == r.species_id if self.config.speciation else np.ones(self.fitness.size, dtype=bool)
         idx = np.flatnonzero(mask)
         if idx.size == 0:
@@ -453,14 +505,19 @@ class Evolution:
         -------
         list of (species_id, genome (n_genes,), fitness)
         """
-        if not self.config.speciation:
-            if self.best_genome is None:
-                return []
-            return [(0, self.best_genome.copy(), self.best_fitness)]
         out = []
-        for sp in self.species.species:
-            if sp.best_genome is not None:
-                out.append((sp.id, sp.best_genome.copy(), float(sp.best_fitness)))
+        if not self.config.speciation:
+            if self.fitness.size:
+                i = int(np.argmin(self.fitness))
+                out.append((0, self.genomes[i].copy(), float(self.fitness[i])))
+        else:
+            for sp in self.species.species:
+                if sp.best_genome is not None:
+                    out.append((sp.id, sp.best_genome.copy(), float(sp.best_fitness)))
+        # The bests of earlier starts (restarts), with ids -1, -2, ...
+        out += [(-(k + 1), g.copy(), f) for k, (g, f) in enumerate(self.start_bests)]
+        if self.best_genome is not None and not any(np.array_equal(g, self.best_genome) for _, g, _ in out):
+            out.append((self._species_id_of_best(), self.best_genome.copy(), self.best_fitness))
         out.sort(key=lambda t: (t[2], t[0]))
         return out
 
