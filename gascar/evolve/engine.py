@@ -83,7 +83,7 @@ def resolve_config(config: EvolutionConfig, genes: GeneInfo) -> EvolutionConfig:
     otherwise (``start_minimal`` is simply off by default). Both measured by
     ``gascar bench match`` at 5,000 evaluations (median judged LSD):
     speciation on gave 3.57 dB against 4.72 dB on in-domain subtractive
-    sounds and 5.98 dB against 6.43 dB on the real suite (subtractive),
+    sounds and 5.43 dB against 5.50 dB on the real suite (subtractive),
     but 3.99 / 10.51 / 8.23 dB against 3.80 / 10.09 / 7.55 dB on additive,
     FM and wavetable sounds (one or no choice gene); starting modular
     genomes minimal gave 9.17 dB against 8.53 dB without.
