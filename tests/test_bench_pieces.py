@@ -157,6 +157,54 @@ def test_plan_runs_ablations_only_where_they_differ_and_real_targets_at_their_bu
     assert len(bm.plan(config)) == 2 * len(runs)  # two seeds each
 
 
+def test_norestart_runs_only_in_domain_where_a_restart_can_happen(tmp_path):
+    from pathlib import Path
+
+    import soundfile as sf
+
+    from gascar.bench import match as bm
+
+    real = tmp_path / "real"
+    real.mkdir()
+    sf.write(str(real / "a.wav"), tone(), 22050)
+    config = bm.BenchConfig(out_dir=Path(tmp_path / "out"), methods=("gascar", "gascar-norestart"), budgets=(1000, 5000, 20000),
+                            seeds=1, synths=("fm",), per_synth=1, real_dir=real, real_synth="fm", real_budgets=None)
+    runs = {(s.method, s.target.name, s.budget) for s in bm.plan(config)}
+    assert {(t, b) for m, t, b in runs if m == "gascar-norestart"} == {("fm-00", 5000), ("fm-00", 20000)}
+    assert not bm._restarts_possible(1000) and bm._restarts_possible(20000)
+
+
+def test_in_domain_targets_of_a_synth_do_not_depend_on_the_other_synths(tmp_path):
+    from gascar.bench.match import make_indomain_targets
+
+    every = {t.name: t.genome for t in make_indomain_targets(tmp_path / "a", ["subtractive", "fm", "additive"], 1)}
+    alone = make_indomain_targets(tmp_path / "b", ["additive"], 1)
+    assert alone[0].name == "additive-00" and alone[0].genome == every["additive-00"]
+
+
+def test_default_matches_of_in_domain_sounds_are_judged_tabled_and_resumed(tmp_path, monkeypatch):
+    from gascar.bench import defaults as bd
+
+    monkeypatch.setenv("GASCAR_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    records = bd.bench_defaults(out, synths=["additive"], per_synth=1, seeds=2, budget=150, n_jobs=1, progress=False)
+    assert [r["target"] for r in records] == ["additive-00", "additive-00"] and [r["seed"] for r in records] == [0, 1]
+    for r in records:
+        assert r["made_by"] == "additive" and r["synth"] in ("subtractive", "fm", "additive", "wavetable", "modular")
+        assert r["evaluations"] <= 150 and np.isfinite(r["lsd_db"]) and r["lsd_db"] >= 0 and np.isfinite(r["fitness"])
+    table = (out / "bench-defaults.md").read_text(encoding="utf-8")
+    assert "| additive | 2 |" in table and "| **all** | 2 |" in table and "near-perfect: judged LSD at most 3 dB" in table
+    lines = (out / "defaults-runs.jsonl").read_text(encoding="utf-8").splitlines()
+    original = bd.run_default_match
+    monkeypatch.setattr(bd, "run_default_match", lambda *a, **k: pytest.fail("a finished match was run again"))
+    again = bd.bench_defaults(out, synths=["additive"], per_synth=1, seeds=2, budget=150, n_jobs=1, progress=False)
+    assert again == records and (out / "defaults-runs.jsonl").read_text(encoding="utf-8").splitlines() == lines
+    # A seeded default match repeats: the same record but for its time.
+    target = bd.make_indomain_targets(out / "indomain-targets", ["additive"], 1)[0]
+    repeat = original(target, 0, budget=150, n_jobs=1)
+    assert {k: v for k, v in repeat.items() if k != "seconds"} == {k: v for k, v in records[0].items() if k != "seconds"}
+
+
 def test_pivot_marks_the_best_method_of_each_row():
     from gascar.bench.match import format_pivot
 

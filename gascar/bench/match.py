@@ -249,8 +249,13 @@ def make_indomain_targets(folder: Path, synths: Iterable[str], per_synth: int, s
     sr = 22050
     n = int(INDOMAIN_DURATION_S * sr)
     out = []
-    for si, name in enumerate(synths):
+    from ..synths import list_synths
+
+    known = list(list_synths())
+    for name in synths:
         synth = get_synth(name)
+        # Keyed by the synth's place among all synths, so a subset makes the same files as the full set.
+        si = known.index(synth.name)
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(si, 7)))
         made = 0
         while made < per_synth:

@@ -150,13 +150,35 @@ def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, real
     click.echo(f"runs: {out_dir / 'runs.jsonl'}; plot: {out_dir / 'convergence.png'}")
 
 
+@bench_group.command("defaults")
+@click.option("--synth", "synths", multiple=True, help="Synths that make the in-domain targets (default: all).")
+@click.option("--per-synth", default=4, show_default=True, type=click.IntRange(1, 1000), help="In-domain targets per synth.")
+@click.option("--seeds", default=3, show_default=True, type=click.IntRange(1, 100), help="Seeds per target.")
+@click.option("--budget", type=click.IntRange(10, 10**7), help="Override the default budget (quick checks only).")
+@click.option("--jobs", type=click.IntRange(1, 256), help="Workers of each match (default: all cores).")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True,
+              help="Folder for defaults-runs.jsonl and the table (reused to resume; in-domain targets shared with bench match).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def bench_defaults_command(synths, per_synth, seeds, budget, jobs, out_dir, quiet) -> None:
+    """What `gascar match TARGET --seed S` with its defaults recovers of sounds GASCAR's synths made.
+
+    The synth that made a target is not told to the match (--synth auto).
+    Resumes from OUTPUT/defaults-runs.jsonl when interrupted.
+    """
+    from ..bench.defaults import bench_defaults, format_table
+
+    records = bench_defaults(out_dir, synths=list(synths) or None, per_synth=per_synth, seeds=seeds, budget=budget,
+                             n_jobs=jobs, progress=not quiet)
+    _emit(out_dir, "bench-defaults", "Default matches of in-domain sounds (`gascar bench defaults`)", format_table(records))
+
+
 @bench_group.command("all")
 @match_options
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True)
 @click.pass_context
 def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, real_budgets, jobs, quick,
                       out_dir) -> None:
-    """Every benchmark, in order: render, fitness, batch, match."""
+    """Every benchmark, in order: render, fitness, batch, match, defaults."""
     repeats = 3 if quick else 5
     ctx.invoke(bench_render_command, synths=(), voices=256, repeats=repeats, out_dir=out_dir)
     ctx.invoke(bench_fitness_command, synths=(), n_jobs_list=(), repeats=repeats, out_dir=out_dir)
@@ -164,3 +186,5 @@ def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, r
     ctx.invoke(bench_match_command, suites=suites, methods=methods, budgets=budgets, seeds=seeds, synths=synths,
                per_synth=per_synth, real_dir=real_dir, real_synth=real_synth, real_budgets=real_budgets, jobs=jobs, quick=quick,
                out_dir=out_dir, quiet=False)
+    ctx.invoke(bench_defaults_command, synths=synths, per_synth=1 if quick else (per_synth or 4), seeds=1 if quick else (seeds or 3),
+               budget=1000 if quick else None, jobs=None, out_dir=out_dir, quiet=False)

@@ -1,0 +1,132 @@
+"""``gascar bench defaults``: what ``gascar match`` with its defaults recovers of known sounds.
+
+The in-domain targets of ``gascar bench match`` (sounds rendered by GASCAR's
+own synths from random genomes, the same files for the same seed) are each
+matched by :func:`gascar.match` exactly as ``gascar match TARGET --seed S``
+runs it: ``--synth auto`` (every synth, successive halving), the default
+budget and engine. The best preset's render is judged against the target by
+the benchmark's fixed judge (:mod:`gascar.bench.judge`). The synth that made
+a target is not told to the match; the table reports how often it was picked.
+
+Each run is one line of ``runs.jsonl``, written as soon as it finishes, so an
+interrupted benchmark resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .. import fileio
+from .match import NEAR_PERFECT_DB, BenchTarget, load_runs, make_indomain_targets
+
+
+def run_default_match(target: BenchTarget, seed: int, *, budget: int | None = None, n_jobs: int | None = None) -> dict:
+    """Match one target as ``gascar match TARGET --seed SEED`` does; judge the render.
+
+    Returns
+    -------
+    dict
+        The run's record: target, the synth that made it and the synth
+        picked, fitness, judged measures, evaluations and seconds.
+    """
+    from ..analysis import load_target
+    from ..fitness import Objective
+    from ..matching import match
+    from ..synths import get_synth
+    from .judge import judge
+
+    settings = {"seed": seed} if budget is None else {"seed": seed, "budget": budget}
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = match(target.path, n_jobs=n_jobs, handle_signals=False, **settings)
+    seconds = time.perf_counter() - t0
+    analysed = load_target(target.path)
+    audio = Objective(analysed, get_synth(result.synth)).render(result.genome[None, :])[0]
+    return {
+        "key": f"{target.name}|{seed}|{budget or 'default'}",
+        "target": target.name,
+        "made_by": target.synth,
+        "seed": seed,
+        "synth": result.synth,
+        "fitness": float(result.fitness),
+        "evaluations": int(result.evaluations),
+        "seconds": seconds,
+        **judge(np.asarray(analysed.samples), audio, analysed.sample_rate),
+    }
+
+
+def bench_defaults(out_dir: Path, *, synths=None, per_synth: int = 4, seeds: int = 3, budget: int | None = None,
+                   n_jobs: int | None = None, progress: bool = True) -> list[dict]:
+    """Run (or resume) default matches of every in-domain target; return every record.
+
+    Parameters
+    ----------
+    out_dir : Path
+        Holds ``indomain-targets/`` (shared with ``gascar bench match``) and
+        ``defaults-runs.jsonl``.
+    synths : list of str, optional
+        Synths that make the targets (default: all).
+    per_synth, seeds : int
+    budget : int, optional
+        Overrides the default budget (for quick runs and tests only: the
+        table then no longer shows the defaults).
+    n_jobs : int, optional
+        Workers of each match (default: all cores); never changes a result.
+    """
+    from tqdm import tqdm
+
+    from ..synths import list_synths
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    targets = make_indomain_targets(out_dir / "indomain-targets", list(synths or list_synths()), per_synth)
+    runs_path = out_dir / "defaults-runs.jsonl"
+    done = load_runs(runs_path)
+    plan = [(t, s) for t in targets for s in range(seeds)]
+    records = []
+    bar = tqdm(total=len(plan), desc="bench defaults", unit="match", disable=not progress)
+    with open(runs_path, "a", encoding="utf-8") as fh:
+        for t, s in plan:
+            key = f"{t.name}|{s}|{budget or 'default'}"
+            if key not in done:
+                done[key] = run_default_match(t, s, budget=budget, n_jobs=n_jobs)
+                fh.write(json.dumps(done[key]) + "\n")
+                fh.flush()
+            records.append(done[key])
+            bar.update(1)
+    bar.close()
+    fileio.write_text(out_dir / "bench-defaults.md", format_table(records))
+    return records
+
+
+def format_table(records: list[dict], near_perfect_db: float = NEAR_PERFECT_DB) -> str:
+    """Per synth that made the targets: runs, judged LSD median [IQR], near-perfect share, synth picked, time."""
+    lines = [
+        "| made by | runs | judged LSD dB, median [IQR] | near-perfect | MFCC-13 MAE | same synth picked | seconds (median) |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    groups: dict[str, list[dict]] = {}
+    for r in records:
+        groups.setdefault(r["made_by"], []).append(r)
+    for name in sorted(groups) + ["all"]:
+        rs = records if name == "all" else groups[name]
+        if not rs:
+            continue
+        lsd = np.array([r["lsd_db"] for r in rs])
+        q1, med, q3 = np.percentile(lsd, [25, 50, 75])
+        near = np.mean(lsd <= near_perfect_db)
+        same = np.mean([r["synth"] == r["made_by"] for r in rs])
+        mfcc = np.median([r["mfcc13_mae"] for r in rs])
+        secs = np.median([r["seconds"] for r in rs])
+        label = f"**{name}**" if name == "all" else name
+        lines.append(f"| {label} | {len(rs)} | {med:.2f} [{q1:.2f}–{q3:.2f}] | {near:.0%} | {mfcc:.2f} | {same:.0%} | {secs:.1f} |")
+    budgets = sorted({r["evaluations"] for r in records})
+    lines += ["", f"near-perfect: judged LSD at most {near_perfect_db:g} dB; evaluations per match: "
+              f"{budgets[0]:,}" + (f"-{budgets[-1]:,}" if len(budgets) > 1 else "") + "."]
+    return "\n".join(lines) + "\n"
