@@ -123,7 +123,8 @@ def test_a_tiny_benchmark_runs_end_to_end_then_resumes_without_rerunning(tmp_pat
     assert "| indomain | additive | 60 | gascar |" in table and "| real | additive | 60 | random |" in table
     saved = json.loads((out / "bench-match.json").read_text(encoding="utf-8"))
     assert saved["runs"] and saved["references"]["additive"]["detune_20c"] > 0
-    assert "detuned 5 cents" in table
+    assert "detuned 5 cents" in table and "Reach of the match space" in table
+    assert set(saved["reach"]) == {"additive-00"} and isinstance(saved["reach"]["additive-00"]["reachable"], bool)
     assert (out / "convergence.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     lines = (out / "runs.jsonl").read_text(encoding="utf-8").splitlines()
     monkeypatch.setattr(bm, "run_one", lambda *a, **k: pytest.fail("a finished run was run again"))
@@ -180,6 +181,24 @@ def test_in_domain_targets_of_a_synth_do_not_depend_on_the_other_synths(tmp_path
     every = {t.name: t.genome for t in make_indomain_targets(tmp_path / "a", ["subtractive", "fm", "additive"], 1)}
     alone = make_indomain_targets(tmp_path / "b", ["additive"], 1)
     assert alone[0].name == "additive-00" and alone[0].genome == every["additive-00"]
+
+
+def test_oracle_rescores_a_targets_own_genes_and_flags_notes_out_of_reach(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from gascar.bench.match import make_indomain_targets, oracle
+
+    monkeypatch.setenv("GASCAR_CACHE_DIR", str(tmp_path / "cache"))
+    targets = make_indomain_targets(tmp_path / "t", ["subtractive", "fm", "additive"], 1)
+    for t in targets:
+        r = oracle(t)
+        if r["reachable"]:
+            assert r["lsd_db"] < 1e-6 and r["fitness"] < 1e-6  # its own genes reproduce it exactly
+    # Claim the sound was made four octaves below its detected pitch: no pitch gene reaches that.
+    pitched = next(t for t in targets if oracle(t)["detected_f0_hz"])
+    wrong = replace(pitched, f0_hz=oracle(pitched)["detected_f0_hz"] / 16)
+    far = oracle(wrong)
+    assert not far["reachable"] and far["lsd_db"] > 3
 
 
 def test_default_matches_of_in_domain_sounds_are_judged_tabled_and_resumed(tmp_path, monkeypatch):

@@ -590,8 +590,67 @@ def reference_distances(targets: list[BenchTarget]) -> dict[str, dict]:
     return out
 
 
-def format_references(refs: dict[str, dict], near_perfect_db: float) -> str:
-    """The markdown lines of :func:`reference_distances`."""
+def oracle(target: BenchTarget, cache_dir: str | None = None) -> dict:
+    """How near the match space comes to an in-domain target: its own genes, re-scored.
+
+    The genes that made the target, with the pitch genes set as near its
+    true note as they go (octave and fine tune around the detected f0, or
+    the free frequency gene) and the note-off gene at the true note-off,
+    rendered through the match's :class:`gascar.fitness.Objective` and
+    judged. A target is *reachable* when the true note lies within the
+    pitch genes' range; reachable targets score 0 dB (the synths' noise is
+    a fixed sequence). Another genome may still sound close to an
+    unreachable target.
+
+    Returns
+    -------
+    dict
+        ``reachable`` (bool), ``lsd_db`` and ``fitness`` of the oracle genome,
+        ``detected_f0_hz`` (None for unpitched targets) and ``f0_hz`` (true).
+    """
+    from ..analysis import load_target
+    from ..fitness import Objective
+    from ..synths import get_synth
+
+    analysed = load_target(target.path, cache_dir=cache_dir)
+    obj = Objective(analysed, get_synth(target.synth))
+    specs, k = obj.space.specs, obj.n_synth_genes
+    base = np.zeros(obj.n_genes)
+    base[:k] = target.genome
+    base[-1] = specs[-1].to_unit(INDOMAIN_HOLD_S)
+    candidates, reachable = [], True
+    if analysed.pitched:
+        off = 1200.0 * np.log2(target.f0_hz / analysed.f0_hz)
+        for octave in (-1, 0, 1):
+            cents = off - 1200.0 * octave
+            g = base.copy()
+            g[k] = specs[k].to_unit(octave + 1)
+            g[k + 1] = specs[k + 1].to_unit(cents)  # clipped onto +-100 cents when out of reach
+            candidates.append((abs(cents) > specs[k + 1].high, g))
+        reachable = any(not out for out, _ in candidates)
+        candidates = [c for c in candidates if not c[0]] or candidates
+    else:
+        g = base.copy()
+        g[k] = specs[k].to_unit(target.f0_hz)
+        reachable = specs[k].low <= target.f0_hz <= specs[k].high
+        candidates.append((not reachable, g))
+    genomes = np.array([g for _, g in candidates])
+    fitness = obj(genomes)
+    i = int(np.argmin(fitness))
+    audio = obj.render(genomes[i : i + 1])[0]
+    return {"reachable": bool(reachable), "lsd_db": judge(np.asarray(analysed.samples), audio, analysed.sample_rate)["lsd_db"],
+            "fitness": float(fitness[i]), "detected_f0_hz": float(analysed.f0_hz) if analysed.pitched else None,
+            "f0_hz": float(target.f0_hz)}
+
+
+def oracles(targets: list[BenchTarget], cache_dir: str | None = None) -> dict[str, dict]:
+    """:func:`oracle` of every in-domain target, by name."""
+    return {t.name: {"synth": t.synth, **oracle(t, cache_dir)} for t in targets
+            if t.suite == "indomain" and t.genome is not None and t.f0_hz is not None}
+
+
+def format_references(refs: dict[str, dict], near_perfect_db: float, reach: dict[str, dict] | None = None) -> str:
+    """The markdown lines of :func:`reference_distances` (and of :func:`oracles`, when given)."""
     if not refs:
         return ""
     lines = ["", f"Scale of the near-perfect threshold ({near_perfect_db:g} dB), judged LSD in dB, medians per synth:", "",
@@ -600,6 +659,15 @@ def format_references(refs: dict[str, dict], near_perfect_db: float) -> str:
     for name, r in refs.items():
         lines.append(f"| {name} | {r['targets']} | {r['detune_5c']:.2f} | {r['detune_20c']:.2f} | "
                      f"{r.get('presets_median', float('nan')):.2f} | {r.get('presets_p05', float('nan')):.2f} |")
+    if reach:
+        lines += ["", "Reach of the match space: each in-domain target's own genes with the pitch genes as near its true note "
+                  "as they go, judged LSD in dB (0 when reachable):", "",
+                  "| synth | targets | reachable | unreachable targets (true note / detected f0, judged dB) |", "|---|---|---|---|"]
+        for name in refs:
+            rs = {t: r for t, r in reach.items() if r["synth"] == name}
+            far = [f"{t} ({r['f0_hz'] / r['detected_f0_hz']:.3g}x, {r['lsd_db']:.1f})" if r["detected_f0_hz"]
+                   else f"{t} ({r['lsd_db']:.1f})" for t, r in sorted(rs.items()) if not r["reachable"]]
+            lines.append(f"| {name} | {len(rs)} | {sum(r['reachable'] for r in rs.values())} | {', '.join(far) or '–'} |")
     return "\n".join(lines) + "\n"
 
 
@@ -693,12 +761,14 @@ def write_outputs(config: BenchConfig, records: list[dict], targets: list[BenchT
     """Write ``bench-match.md``, ``bench-match.json`` and ``convergence.png``."""
     rows = summarise(records, NEAR_PERFECT_DB)
     refs = reference_distances(list(targets))
-    text = (format_pivot(rows) + "\n" + format_table(rows, NEAR_PERFECT_DB) + format_references(refs, NEAR_PERFECT_DB))
+    reach = oracles(list(targets), str(config.out_dir / "analysis-cache"))
+    text = (format_pivot(rows) + "\n" + format_table(rows, NEAR_PERFECT_DB) + format_references(refs, NEAR_PERFECT_DB, reach))
     fileio.write_text(config.out_dir / "bench-match.md", text)
     fileio.write_json(config.out_dir / "bench-match.json", {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
         "summary": rows,
         "references": refs,
+        "reach": reach,
         "runs": records,
     })
     if records:
