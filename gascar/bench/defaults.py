@@ -36,20 +36,20 @@ def run_default_match(target: BenchTarget, seed: int, *, budget: int | None = No
     """
     from ..analysis import load_target
     from ..fitness import Objective
-    from ..matching import match
+    from ..matching import DEFAULT_BUDGET, match
     from ..synths import get_synth
     from .judge import judge
 
-    settings = {"seed": seed} if budget is None else {"seed": seed, "budget": budget}
+    budget = budget or DEFAULT_BUDGET
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = match(target.path, n_jobs=n_jobs, handle_signals=False, **settings)
+        result = match(target.path, budget=budget, seed=seed, n_jobs=n_jobs, handle_signals=False)
     seconds = time.perf_counter() - t0
     analysed = load_target(target.path)
     audio = Objective(analysed, get_synth(result.synth)).render(result.genome[None, :])[0]
     return {
-        "key": f"{target.name}|{seed}|{budget or 'default'}",
+        "key": f"{target.name}|{seed}|{budget}",
         "target": target.name,
         "made_by": target.synth,
         "seed": seed,
@@ -74,15 +74,17 @@ def bench_defaults(out_dir: Path, *, synths=None, per_synth: int = 4, seeds: int
         Synths that make the targets (default: all).
     per_synth, seeds : int
     budget : int, optional
-        Overrides the default budget (for quick runs and tests only: the
-        table then no longer shows the defaults).
+        Overrides ``gascar match``'s default budget (for quick runs and
+        tests: the table then no longer shows the defaults).
     n_jobs : int, optional
         Workers of each match (default: all cores); never changes a result.
     """
     from tqdm import tqdm
 
+    from ..matching import DEFAULT_BUDGET
     from ..synths import list_synths
 
+    budget = budget or DEFAULT_BUDGET
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     targets = make_indomain_targets(out_dir / "indomain-targets", list(synths or list_synths()), per_synth)
@@ -93,7 +95,7 @@ def bench_defaults(out_dir: Path, *, synths=None, per_synth: int = 4, seeds: int
     bar = tqdm(total=len(plan), desc="bench defaults", unit="match", disable=not progress)
     with open(runs_path, "a", encoding="utf-8") as fh:
         for t, s in plan:
-            key = f"{t.name}|{s}|{budget or 'default'}"
+            key = f"{t.name}|{s}|{budget}"
             if key not in done:
                 done[key] = run_default_match(t, s, budget=budget, n_jobs=n_jobs)
                 fh.write(json.dumps(done[key]) + "\n")
