@@ -330,3 +330,17 @@ def test_speciation_defaults_to_structured_genomes_and_start_minimal_to_off(gene
     assert off.speciation is False and off.start_minimal is False
     assert resolve_config(EvolutionConfig(start_minimal=True), genes).start_minimal is True
     assert resolve_config(EvolutionConfig(speciation=True), genes).speciation is True
+
+
+def test_progress_bar_names_the_start_after_a_restart():
+    import io
+
+    from gascar.evolve.reporting import ProgressBar
+
+    bar = ProgressBar(file=io.StringIO())
+    bar.start({"budget": 100})
+    bar.generation({"generation": 3, "evaluations": 40, "best": 0.5, "species": 2, "start": 0})
+    assert "species 2" in bar.bar.postfix and "start" not in bar.bar.postfix
+    bar.generation({"generation": 9, "evaluations": 90, "best": 0.4, "species": 1, "start": 1})
+    assert "start 2" in bar.bar.postfix
+    bar.close()

@@ -62,7 +62,7 @@ class ProgressBar(Reporter):
     """A tqdm progress bar over evaluations, on stderr.
 
     Shows generation, evaluations, best fitness and its components,
-    species count, elapsed time and ETA.
+    species count, the GA's start after a restart, elapsed time and ETA.
     """
 
     def __init__(self, file=None):
@@ -92,6 +92,8 @@ class ProgressBar(Reporter):
         if comps:
             parts.append(" ".join(f"{k}={_fmt(v)}" for k, v in list(comps.items())[:4]))
         parts.append(f"species {record.get('species', 1)}")
+        if record.get("start"):
+            parts.append(f"start {record['start'] + 1}")  # after a restart: which fresh start this is
         if record.get("key"):
             parts.insert(0, str(record["key"]))
         self.bar.set_postfix_str(" | ".join(parts), refresh=False)
