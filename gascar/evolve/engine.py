@@ -141,7 +141,7 @@ class Evolution:
         self.best_components: dict | None = None
         self.since_improved = 0
         self.refiner: Refiner | None = None
-        self.refine_queue: list[int] = []
+        self.refine_queue: list[int | tuple[str, int]] = []  # species ids, or ("start", k) for earlier starts
         self.refine_sigma = config.refine_sigma
         # Restarts: the current start's best and its stall count; earlier starts' bests.
         self.start_index = 0
@@ -499,7 +499,7 @@ class Evolution:
 
     # -- results ----------------------------------------------------------------------------
     def species_bests(self) -> list[tuple[int, np.ndarray, float]]:
-        """Best genome of every living species, best first.
+        """Best genome of every living species and of every earlier start (ids -1, -2, ...), best first.
 
         Returns
         -------

@@ -36,7 +36,8 @@ class EvolutionResult:
     history : list of dict
         One record per generation (see :meth:`Evolution.step`).
     species_bests : list of (int, ndarray (n_genes,), float)
-        Best genome of each living species, best first.
+        Best genome of each living species, and of each earlier start of
+        the GA (ids -1, -2, ... after restarts), best first.
     hall_of_fame : tuple of ndarray (k, n_genes) and ndarray (k,)
     evaluations : int
     generations : int
