@@ -232,3 +232,26 @@ def test_pivot_marks_the_best_method_of_each_row():
     assert "**1000 evaluations**" in text and "| suite | synth |" in text
     line = next(x for x in text.splitlines() if x.startswith("| indomain | fm |"))
     assert line.count("**") == 2  # one best per row
+
+
+def test_update_readme_rewrites_only_the_marked_block_and_names_a_file_without_markers(tmp_path):
+    from gascar.bench.match import README_BEGIN, README_END, update_readme
+    from gascar.errors import BenchmarkError
+
+    rows = summarise(fake_records(), near_perfect_db=3.0)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nBefore.\n\n{README_BEGIN}\n\nold table\n\n{README_END}\n\nAfter.\n", encoding="utf-8")
+    update_readme(readme, rows)
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("# Title\n\nBefore.\n\n" + README_BEGIN) and text.endswith(README_END + "\n\nAfter.\n")
+    assert "old table" not in text and "**1000 evaluations**" in text and "<details>" in text and "</details>" in text
+    assert "| suite | synth | budget | method |" in text
+    update_readme(readme, rows)
+    assert readme.read_text(encoding="utf-8") == text  # rewriting is idempotent
+    plain = tmp_path / "PLAIN.md"
+    plain.write_text("no markers here\n", encoding="utf-8")
+    with pytest.raises(BenchmarkError, match="PLAIN.md: has no benchmark block"):
+        update_readme(plain, rows)
+    assert plain.read_text(encoding="utf-8") == "no markers here\n"
+    with pytest.raises(BenchmarkError, match="missing.md: cannot read it"):
+        update_readme(tmp_path / "missing.md", rows)

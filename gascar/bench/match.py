@@ -755,6 +755,39 @@ def plot_convergence(records: list[dict], path: Path) -> Path:
 
 
 NEAR_PERFECT_DB = 3.0
+#: Markers of the block :func:`update_readme` rewrites.
+README_BEGIN = "<!-- gascar bench match: begin (written by gascar bench match --readme) -->"
+README_END = "<!-- gascar bench match: end -->"
+_DETAILS = ("<details><summary>The full table: every suite, synth, budget and method, median [interquartile range] of "
+            "each measure, near-perfect fraction and evaluations per second</summary>")
+
+
+def readme_block(rows: list[dict]) -> str:
+    """The README's benchmark block: the pivots, then the full table folded in ``<details>``."""
+    table = format_table(rows, NEAR_PERFECT_DB).rstrip("\n").splitlines()
+    table = [line for line in table if line.startswith("|")]
+    return "\n".join([format_pivot(rows).rstrip("\n"), "", _DETAILS, "", *table, "", "</details>"])
+
+
+def update_readme(path: Path, rows: list[dict]) -> Path:
+    """Replace the block between :data:`README_BEGIN` and :data:`README_END` of ``path`` (atomically).
+
+    Raises
+    ------
+    BenchmarkError
+        Naming the file, when it is missing or lacks the markers.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BenchmarkError(f"cannot read it ({exc.strerror or exc})", path=path) from None
+    i, j = text.find(README_BEGIN), text.find(README_END)
+    if i < 0 or j < i:
+        raise BenchmarkError(f"has no benchmark block to rewrite (a line {README_BEGIN!r}, later {README_END!r})", path=path)
+    new = text[: i + len(README_BEGIN)] + "\n\n" + readme_block(rows) + "\n\n" + text[j:]
+    fileio.write_text(path, new)
+    return path
 
 
 def write_outputs(config: BenchConfig, records: list[dict], targets: list[BenchTarget] = ()) -> None:

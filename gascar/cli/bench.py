@@ -134,17 +134,22 @@ def match_options(f):
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True,
               help="Folder for runs.jsonl, the table, the JSON and the plot (reused to resume).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--readme", "readme", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="Also rewrite the benchmark block of FILE (between its gascar bench match markers) with the tables.")
 def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, real_budgets, jobs, quick, out_dir,
-                        quiet) -> None:
+                        quiet, readme=None) -> None:
     """Match quality per evaluation budget: every method on the same objective, judged fairly.
 
     Resumes from OUTPUT/runs.jsonl when interrupted.
     """
-    from ..bench.match import run_bench
+    from ..bench.match import NEAR_PERFECT_DB, run_bench, summarise, update_readme
 
     cfg = _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick,
                         real_budgets)
-    run_bench(cfg, progress=not quiet)
+    records = run_bench(cfg, progress=not quiet)
+    if readme is not None:
+        update_readme(readme, summarise(records, NEAR_PERFECT_DB))
+        click.echo(f"rewrote the benchmark block of {readme}")
     table = (out_dir / "bench-match.md").read_text(encoding="utf-8")
     _emit(out_dir, "bench-match-report", "Match quality per budget (`gascar bench match`)", table)
     click.echo(f"runs: {out_dir / 'runs.jsonl'}; plot: {out_dir / 'convergence.png'}")
