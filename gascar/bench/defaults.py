@@ -22,11 +22,18 @@ from pathlib import Path
 import numpy as np
 
 from .. import fileio
-from .match import NEAR_PERFECT_DB, BenchTarget, load_runs, make_indomain_targets
+from . import report_text
+from .match import NEAR_PERFECT_DB, BenchTarget, _q, load_runs, make_indomain_targets
+
+TITLE = "Default matches of in-domain sounds (`gascar bench defaults`)"
+
+
+def _key(name: str, seed: int, budget: int) -> str:
+    return f"{name}|{seed}|{budget}"
 
 
 def run_default_match(target: BenchTarget, seed: int, *, budget: int | None = None, n_jobs: int | None = None) -> dict:
-    """Match one target as ``gascar match TARGET --seed SEED`` does; judge the render.
+    """Match one target as ``gascar match TARGET --seed SEED`` does (``budget``: its default); judge the render.
 
     Returns
     -------
@@ -49,7 +56,7 @@ def run_default_match(target: BenchTarget, seed: int, *, budget: int | None = No
     analysed = load_target(target.path)
     audio = Objective(analysed, get_synth(result.synth)).render(result.genome[None, :])[0]
     return {
-        "key": f"{target.name}|{seed}|{budget}",
+        "key": _key(target.name, seed, budget),
         "target": target.name,
         "made_by": target.synth,
         "seed": seed,
@@ -84,7 +91,7 @@ def bench_defaults(out_dir: Path, *, synths=None, per_synth: int = 4, seeds: int
     from ..matching import DEFAULT_BUDGET
     from ..synths import list_synths
 
-    budget = budget or DEFAULT_BUDGET
+    budget = budget or DEFAULT_BUDGET  # in the keys, so runs of other budgets never mix
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     targets = make_indomain_targets(out_dir / "indomain-targets", list(synths or list_synths()), per_synth)
@@ -95,7 +102,7 @@ def bench_defaults(out_dir: Path, *, synths=None, per_synth: int = 4, seeds: int
     bar = tqdm(total=len(plan), desc="bench defaults", unit="match", disable=not progress)
     with open(runs_path, "a", encoding="utf-8") as fh:
         for t, s in plan:
-            key = f"{t.name}|{s}|{budget}"
+            key = _key(t.name, s, budget)
             if key not in done:
                 done[key] = run_default_match(t, s, budget=budget, n_jobs=n_jobs)
                 fh.write(json.dumps(done[key]) + "\n")
@@ -103,7 +110,7 @@ def bench_defaults(out_dir: Path, *, synths=None, per_synth: int = 4, seeds: int
             records.append(done[key])
             bar.update(1)
     bar.close()
-    fileio.write_text(out_dir / "bench-defaults.md", format_table(records))
+    fileio.write_text(out_dir / "bench-defaults.md", report_text(TITLE, format_table(records)))
     return records
 
 
@@ -118,11 +125,9 @@ def format_table(records: list[dict], near_perfect_db: float = NEAR_PERFECT_DB) 
         groups.setdefault(r["made_by"], []).append(r)
     for name in sorted(groups) + ["all"]:
         rs = records if name == "all" else groups[name]
-        if not rs:
-            continue
-        lsd = np.array([r["lsd_db"] for r in rs])
-        q1, med, q3 = np.percentile(lsd, [25, 50, 75])
-        near = np.mean(lsd <= near_perfect_db)
+        lsd = [r["lsd_db"] for r in rs]
+        med, q1, q3 = _q(lsd)
+        near = np.mean(np.asarray(lsd) <= near_perfect_db)
         same = np.mean([r["synth"] == r["made_by"] for r in rs])
         mfcc = np.median([r["mfcc13_mae"] for r in rs])
         secs = np.median([r["seconds"] for r in rs])

@@ -244,13 +244,11 @@ def make_indomain_targets(folder: Path, synths: Iterable[str], per_synth: int, s
     gives the same targets.
     """
     from ..audio import write_audio
-    from ..synths import get_synth
+    from ..synths import get_synth, list_synths
 
     sr = 22050
     n = int(INDOMAIN_DURATION_S * sr)
     out = []
-    from ..synths import list_synths
-
     known = list(list_synths())
     for name in synths:
         synth = get_synth(name)
@@ -462,20 +460,10 @@ def _speciates_by_default(synth: str) -> bool:
 
 
 def _restarts_possible(budget: int) -> bool:
-    """Whether the default engine can restart within ``budget`` evaluations.
-
-    A restart needs a stalled start (the first population and at least
-    ``restart_stall`` generations of at least one child each) and
-    ``2 * restart_stall`` generations of GA budget left; below that budget
-    the default engine's runs are exactly those without restarts.
-    """
+    """Whether the default engine can restart within ``budget`` evaluations (else ``gascar-norestart`` is ``gascar``)."""
     from ..evolve import get_engine
 
-    c = get_engine("gascar")
-    if c.restart_stall is None:
-        return False
-    ga_budget = budget - (int(round(c.refine_fraction * budget)) if c.refine else 0)
-    return ga_budget >= c.population + c.restart_stall + 2 * c.restart_stall * c.population
+    return get_engine("gascar").can_restart(budget)
 
 
 def _has_switches(synth: str) -> bool:
@@ -497,8 +485,8 @@ def load_runs(path: Path) -> dict[str, dict]:
     return runs
 
 
-def run_bench(config: BenchConfig, *, progress: bool = True) -> list[dict]:
-    """Run (or resume) the benchmark; write runs, table, JSON and plot.
+def run_bench(config: BenchConfig, *, progress: bool = True, readme: Path | None = None) -> list[dict]:
+    """Run (or resume) the benchmark; write runs, table, JSON and plot (and ``readme``'s block, when given).
 
     Returns
     -------
@@ -525,7 +513,9 @@ def run_bench(config: BenchConfig, *, progress: bool = True) -> list[dict]:
                 bar.update(1)
     bar.close()
     records = [done[s.key] for s in specs]
-    write_outputs(config, records, list({s.target.name: s.target for s in specs}.values()))
+    rows = write_outputs(config, records, list({s.target.name: s.target for s in specs}.values()))
+    if readme is not None:
+        update_readme(readme, rows)
     return records
 
 
@@ -618,23 +608,20 @@ def oracle(target: BenchTarget, cache_dir: str | None = None) -> dict:
     base = np.zeros(obj.n_genes)
     base[:k] = target.genome
     base[-1] = specs[-1].to_unit(INDOMAIN_HOLD_S)
-    candidates, reachable = [], True
-    if analysed.pitched:
-        off = 1200.0 * np.log2(target.f0_hz / analysed.f0_hz)
-        for octave in (-1, 0, 1):
-            cents = off - 1200.0 * octave
-            g = base.copy()
-            g[k] = specs[k].to_unit(octave + 1)
-            g[k + 1] = specs[k + 1].to_unit(cents)  # clipped onto +-100 cents when out of reach
-            candidates.append((abs(cents) > specs[k + 1].high, g))
-        reachable = any(not out for out, _ in candidates)
-        candidates = [c for c in candidates if not c[0]] or candidates
-    else:
-        g = base.copy()
-        g[k] = specs[k].to_unit(target.f0_hz)
-        reachable = specs[k].low <= target.f0_hz <= specs[k].high
-        candidates.append((not reachable, g))
-    genomes = np.array([g for _, g in candidates])
+    if analysed.pitched:  # octave -1 / 0 / +1 and the fine tune (clipped onto its range when out of reach)
+        octaves = np.array([-1.0, 0.0, 1.0])
+        cents = 1200.0 * np.log2(target.f0_hz / analysed.f0_hz) - 1200.0 * octaves
+        genomes = np.repeat(base[None, :], 3, axis=0)
+        genomes[:, k] = specs[k].to_unit(octaves + 1)
+        genomes[:, k + 1] = specs[k + 1].to_unit(cents)
+        within = np.abs(cents) <= specs[k + 1].high
+        reachable = bool(within.any())
+        if reachable:
+            genomes = genomes[within]
+    else:  # the free frequency gene
+        genomes = base[None, :].copy()
+        genomes[:, k] = specs[k].to_unit(target.f0_hz)
+        reachable = bool(specs[k].low <= target.f0_hz <= specs[k].high)
     fitness = obj(genomes)
     i = int(np.argmin(fitness))
     audio = obj.render(genomes[i : i + 1])[0]
@@ -790,8 +777,8 @@ def update_readme(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def write_outputs(config: BenchConfig, records: list[dict], targets: list[BenchTarget] = ()) -> None:
-    """Write ``bench-match.md``, ``bench-match.json`` and ``convergence.png``."""
+def write_outputs(config: BenchConfig, records: list[dict], targets: list[BenchTarget] = ()) -> list[dict]:
+    """Write ``bench-match.md``, ``bench-match.json`` and ``convergence.png``; return the :func:`summarise` rows."""
     rows = summarise(records, NEAR_PERFECT_DB)
     refs = reference_distances(list(targets))
     reach = oracles(list(targets), str(config.out_dir / "analysis-cache"))
@@ -806,3 +793,4 @@ def write_outputs(config: BenchConfig, records: list[dict], targets: list[BenchT
     })
     if records:
         plot_convergence(records, config.out_dir / "convergence.png")
+    return rows

@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
-import platform
 from pathlib import Path
 
 import click
 
-from .. import __version__, fileio
+from .. import fileio
+from ..bench import report_text
 from . import cli
 
 
-def machine_info() -> str:
-    """One markdown line naming the machine, the software and the date."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import numpy
-
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"Measured {now} on {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"numpy {numpy.__version__}, GASCAR {__version__}.")
-
-
 def _emit(out_dir: Path | None, name: str, title: str, table: str) -> None:
-    text = f"## {title}\n\n{machine_info()}\n\n{table}"
+    text = report_text(title, table)
     click.echo(text)
     if out_dir is not None:
         fileio.write_text(out_dir / f"{name}.md", text)
@@ -142,13 +124,12 @@ def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, real
 
     Resumes from OUTPUT/runs.jsonl when interrupted.
     """
-    from ..bench.match import NEAR_PERFECT_DB, run_bench, summarise, update_readme
+    from ..bench.match import run_bench
 
     cfg = _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick,
                         real_budgets)
-    records = run_bench(cfg, progress=not quiet)
+    run_bench(cfg, progress=not quiet, readme=readme)
     if readme is not None:
-        update_readme(readme, summarise(records, NEAR_PERFECT_DB))
         click.echo(f"rewrote the benchmark block of {readme}")
     table = (out_dir / "bench-match.md").read_text(encoding="utf-8")
     _emit(out_dir, "bench-match-report", "Match quality per budget (`gascar bench match`)", table)
@@ -170,11 +151,11 @@ def bench_defaults_command(synths, per_synth, seeds, budget, jobs, out_dir, quie
     The synth that made a target is not told to the match (--synth auto).
     Resumes from OUTPUT/defaults-runs.jsonl when interrupted.
     """
-    from ..bench.defaults import bench_defaults, format_table
+    from ..bench.defaults import bench_defaults
 
-    records = bench_defaults(out_dir, synths=list(synths) or None, per_synth=per_synth, seeds=seeds, budget=budget,
-                             n_jobs=jobs, progress=not quiet)
-    _emit(out_dir, "bench-defaults", "Default matches of in-domain sounds (`gascar bench defaults`)", format_table(records))
+    bench_defaults(out_dir, synths=list(synths) or None, per_synth=per_synth, seeds=seeds, budget=budget, n_jobs=jobs,
+                   progress=not quiet)
+    click.echo((out_dir / "bench-defaults.md").read_text(encoding="utf-8"))  # written with the machine line
 
 
 @bench_group.command("all")
@@ -191,5 +172,6 @@ def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, r
     ctx.invoke(bench_match_command, suites=suites, methods=methods, budgets=budgets, seeds=seeds, synths=synths,
                per_synth=per_synth, real_dir=real_dir, real_synth=real_synth, real_budgets=real_budgets, jobs=jobs, quick=quick,
                out_dir=out_dir, quiet=False)
-    ctx.invoke(bench_defaults_command, synths=synths, per_synth=1 if quick else (per_synth or 4), seeds=1 if quick else (seeds or 3),
+    cfg = _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick)
+    ctx.invoke(bench_defaults_command, synths=synths, per_synth=cfg.per_synth, seeds=cfg.seeds,
                budget=1000 if quick else None, jobs=None, out_dir=out_dir, quiet=False)

@@ -82,8 +82,9 @@ class EvolutionConfig:
         afresh: a new random population and new species, the run's best and
         hall of fame kept, the best of each earlier start refined at the end
         with the others. A restart happens only while at least
-        ``2 * restart_stall`` generations of GA budget remain, so with the
-        defaults only budgets above about 6,200 evaluations restart.
+        ``2 * restart_stall`` generations of GA budget remain (see
+        :meth:`restart_room`), so with the defaults only budgets above about
+        4,200 evaluations can restart (:meth:`can_restart`).
         ``None``: never restart (the ``ga`` engine). Default 30: at 20,000
         evaluations it raised in-domain near-perfect recovery (see the
         README's defaults table).
@@ -166,6 +167,27 @@ class EvolutionConfig:
         need(self.patience is None or (isinstance(self.patience, int) and self.patience >= 1), "patience must be None or >= 1", self.patience)
         need(self.target_fitness is None or _num(self.target_fitness), "target_fitness must be None or a number", self.target_fitness)
         need(self.refine_sigma <= 0.5, "refine_sigma must be at most 0.5 (genes live in [0, 1])", self.refine_sigma)
+
+    def ga_budget(self, budget: int, *, final: bool = True) -> int:
+        """Evaluations of ``budget`` the GA may spend: all of it, less the refinement's share when ``final``."""
+        budget = int(budget)
+        return budget - int(round(self.refine_fraction * budget)) if self.refine and final else budget
+
+    def restart_room(self) -> int:
+        """GA evaluations that must remain for a restart: ``2 * restart_stall`` generations."""
+        return 2 * (self.restart_stall or 0) * self.population
+
+    def can_restart(self, budget: int) -> bool:
+        """Whether a run of ``budget`` evaluations can restart at all.
+
+        A restart needs a stalled start (the first population and at least
+        ``restart_stall`` generations of at least one child each) and
+        :meth:`restart_room` left; below that budget, runs are exactly those
+        without restarts.
+        """
+        if self.restart_stall is None:
+            return False
+        return self.ga_budget(budget) >= self.population + self.restart_stall + self.restart_room()
 
     def replace(self, **changes) -> EvolutionConfig:
         """A copy with some fields changed (validated)."""

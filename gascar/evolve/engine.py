@@ -181,7 +181,7 @@ class Evolution:
         """
         self.budget = int(budget)
         refine = self.config.refine and final
-        self.ga_budget = self.budget - int(round(self.config.refine_fraction * self.budget)) if refine else self.budget
+        self.ga_budget = self.config.ga_budget(self.budget, final=final)
         self.final = final
         # A run that ended on its budget (or stalled) before the final one reopens.
         if getattr(self, "phase", "init") == "done" and self.evaluations < self.budget:
@@ -381,7 +381,7 @@ class Evolution:
         c = self.config
         if c.restart_stall is None or self.start_stall < c.restart_stall:
             return False
-        return self.ga_budget - self.evaluations >= 2 * c.restart_stall * c.population
+        return self.ga_budget - self.evaluations >= c.restart_room()
 
     def _restart(self) -> None:
         """Start the GA afresh; the current start's best is kept for refinement and ``--top``."""
@@ -402,12 +402,12 @@ class Evolution:
         self.since_improved = 0
         # Start from the best genome, then the bests of the other species and of earlier
         # starts (restarts), in fitness order: species by id, earlier starts as ("start", k).
-        starts: list[tuple[float, int, object]] = []
+        starts: list[tuple[float, int, int, object]] = []  # (fitness, kind, index, queue item)
         if self.config.speciation:
-            starts += [(sp.best_fitness, 0, sp.id) for sp in self.species.species]
-        starts += [(f, 1, ("start", k)) for k, (_, f) in enumerate(self.start_bests)]
-        starts.sort(key=lambda t: (t[0], t[1], t[2] if t[1] == 0 else t[2][1]))
-        self.refine_queue = [item for _, _, item in starts]
+            starts += [(sp.best_fitness, 0, sp.id, sp.id) for sp in self.species.species]
+        starts += [(f, 1, k, ("start", k)) for k, (_, f) in enumerate(self.start_bests)]
+        starts.sort(key=lambda t: t[:3])
+        self.refine_queue = [t[3] for t in starts]
         self.refiner = None
         self._next_refiner(first=True)
 
