@@ -13,11 +13,8 @@ Pitch
     :data:`MIN_CONFIDENCE`; its f0 is the median of the voiced f0s. A
     pitched target fixes the synth's base frequency (the fitness adds an
     octave gene, -1/0/+1, that absorbs the detector's octave errors, and a
-    fine-tune gene of +-100 cents; below :data:`LOW_CONFIDENCE` a
-    pitch-ratio gene, 1/8 .. 8, replaces the octave gene, since unsure
-    detections are often a partial or a subharmonic); an unpitched one
-    (drums, noise) gets a free frequency gene. ``f0_hz=`` or ``note=``
-    override the detector.
+    fine-tune gene of +-100 cents); an unpitched one (drums, noise) gets a
+    free frequency gene. ``f0_hz=`` or ``note=`` override the detector.
 Note length
     ``hold_s``, the estimated note-off, is the end of the last frame within
     :data:`HOLD_DB` of the peak level. It is the default of the fitness's
@@ -57,7 +54,7 @@ LOUD_DB = 30.0
 MIN_VOICED_FRACTION = 0.5
 #: Pitch confidence (see :func:`pitch_decision`) needed to call a target pitched.
 MIN_CONFIDENCE = 0.2
-#: Below this confidence a pitched target counts as low-confidence: its pitch gene offers 1/8 .. 8 times the f0.
+#: Below this confidence a pitched target counts as low-confidence.
 LOW_CONFIDENCE = 0.5
 #: Frames within this many cents of the median f0 count as stable.
 STABLE_CENTS = 50.0

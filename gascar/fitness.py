@@ -44,12 +44,6 @@ measurement (about a minute)::
 Pitch genes
     Pitched targets: ``octave`` (-1 / 0 / +1, guards the detector's octave
     errors) and ``fine_tune_cents`` (+-100) around the target's f0.
-    Low-confidence pitched targets (pYIN's confidence below
-    :data:`gascar.analysis.LOW_CONFIDENCE`): ``pitch_ratio`` instead of
-    ``octave``, the note being the detected f0 times 1/8 .. 1/2, 1, 2 .. 8
-    (:data:`PITCH_RATIOS`). On such sounds the detector often reports a
-    partial or a subharmonic, not just an octave error; on confident ones
-    it is right to the octave, and the narrow gene keeps their search small.
     Unpitched targets: ``f0_hz``, log scale over 20 .. 5000 Hz.
 Note-off gene
     ``hold_s`` (last gene), linear over 0.01 s .. the target's length. The
@@ -63,7 +57,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-from fractions import Fraction
 from collections.abc import Mapping
 
 import numpy as np
@@ -95,13 +88,6 @@ PENALTY = 1.0e3
 CHUNK = 16
 #: Range of the free frequency gene of unpitched targets (Hz).
 FREE_F0_RANGE_HZ = (20.0, 5000.0)
-#: Note frequency over the detected f0 that the ``pitch_ratio`` gene of low-confidence targets offers.
-PITCH_RATIOS = ("1/8", "1/7", "1/6", "1/5", "1/4", "1/3", "1/2", "1", "2", "3", "4", "5", "6", "7", "8")
-#: Share of a first population (and of each restart's) whose ``pitch_ratio`` starts at 1: an unsure
-#: detection is still often right, and uniform over 15 ratios only one genome in 15 would try it.
-RATIO_START_SHARE = 0.5
-#: The ``octave`` gene's choices (confident pitched targets).
-OCTAVES = ("-1", "0", "+1")
 #: Earliest note-off the hold gene allows (s).
 HOLD_MIN_S = 0.01
 #: Frames quieter than this (dB re the target's loudest) do not count for f0.
@@ -170,40 +156,15 @@ def hold_spec(target) -> ParamSpec:
 def pitch_specs(target) -> list[ParamSpec]:
     """The pitch genes an :class:`Objective` adds for ``target``."""
     if target.pitched:
-        if is_low_confidence(target):
-            step = ParamSpec("pitch_ratio", scale="choice", choices=PITCH_RATIOS, default="1", start_share=RATIO_START_SHARE,
-                             description="Note frequency over the detected f0 (the detector's confidence was low: "
-                                         "it may have reported a partial or a subharmonic).")
-        else:
-            step = ParamSpec("octave", scale="choice", choices=OCTAVES, default="0",
-                             description="Octave around the detected f0 (guards the detector's octave errors).")
         return [
-            step,
+            ParamSpec("octave", scale="choice", choices=("-1", "0", "+1"), default="0",
+                      description="Octave around the detected f0 (guards the detector's octave errors)."),
             ParamSpec("fine_tune_cents", -100.0, 100.0, unit="cents", default=0.0,
                       description="Fine tuning around the detected f0."),
         ]
     lo, hi = FREE_F0_RANGE_HZ
     return [ParamSpec("f0_hz", lo, hi, scale="log", unit="Hz", default=200.0,
                       description="Base frequency of the note (the target has no clear pitch).")]
-
-
-def is_low_confidence(target) -> bool:
-    """Whether a pitched target's f0 came from the detector with low confidence (see :func:`pitch_specs`)."""
-    from .analysis import LOW_CONFIDENCE
-
-    return bool(target.pitched and target.f0_source == "pyin" and target.f0_confidence < LOW_CONFIDENCE)
-
-
-def pitch_multipliers(spec: ParamSpec) -> np.ndarray:
-    """Note frequency over the detected f0 for each choice of a pitched target's ``octave`` or ``pitch_ratio`` gene.
-
-    Returns
-    -------
-    ndarray, shape (n_choices,), float64
-    """
-    if spec.name == "octave":
-        return 2.0 ** np.array([float(c) for c in spec.choices])
-    return np.array([float(Fraction(c)) for c in spec.choices])
 
 
 class Comparator:
@@ -357,8 +318,6 @@ class Objective:
         self.metric = METRIC
         self.space = synth.params + ParamSpace([*pitch_specs(target), hold_spec(target)])
         self.n_synth_genes = synth.n_genes
-        # The pitch_ratio gene's multipliers (None: the octave gene, or no pitch gene).
-        self._multipliers = pitch_multipliers(self.space.specs[self.n_synth_genes]) if is_low_confidence(target) else None
         self.sample_rate = int(target.sample_rate)
         self.n_samples = int(target.n_samples)
         self.hold_s = float(target.hold_s)  # the analysis's estimate: the hold gene's default
@@ -388,12 +347,9 @@ class Objective:
     def _f0_hz(self, g: np.ndarray) -> np.ndarray:
         k = self.n_synth_genes
         if self.target.pitched:
-            step = self.space.specs[k].from_unit(g[:, k])
+            octave = self.space.specs[k].from_unit(g[:, k]) - 1.0
             cents = self.space.specs[k + 1].from_unit(g[:, k + 1])
-            if self._multipliers is None:  # the octave gene: -1 / 0 / +1
-                f0 = self.target.f0_hz * 2.0 ** (step - 1.0 + cents / 1200.0)
-            else:
-                f0 = self.target.f0_hz * self._multipliers[step.astype(np.intp)] * 2.0 ** (cents / 1200.0)
+            f0 = self.target.f0_hz * 2.0 ** (octave + cents / 1200.0)
         else:
             f0 = self.space.specs[k].from_unit(g[:, k])
         # Within what a synth renders and a preset stores, so the preset replays what was scored.

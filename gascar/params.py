@@ -65,11 +65,6 @@ class ParamSpec:
         Exponent of the ``curve`` scale.
     group
         Name of the switch parameter that turns this parameter's module on.
-    start_share
-        Share of an evolution's first population (and of each restart's)
-        in which this gene starts at its default rather than uniform over
-        its range: for genes whose default is an estimate worth trying
-        first, such as a detected pitch. 0 (uniform) for synth parameters.
     """
 
     name: str
@@ -82,11 +77,8 @@ class ParamSpec:
     choices: tuple[str, ...] = field(default=())
     curve: float = 2.0
     group: str | None = None
-    start_share: float = 0.0
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.start_share, (int, float)) and 0.0 <= self.start_share <= 1.0):
-            raise ParameterError(f"parameter {self.name!r}: start_share must lie in [0, 1], got {self.start_share!r}")
         if not self.name or not self.name.replace("_", "").isalnum():
             raise ParameterError(f"parameter name {self.name!r} must be a non-empty snake_case word")
         if self.scale not in SCALES:
@@ -227,8 +219,6 @@ class ParamSpec:
         d["default"] = self.to_json(self.default_value())
         if self.scale != "curve":
             d.pop("curve")
-        if not self.start_share:
-            d.pop("start_share")
         return d
 
 

@@ -89,25 +89,6 @@ def test_start_minimal_turns_few_modules_on(genes):
     assert 0.05 < on.mean() < 0.15
 
 
-def test_start_share_starts_that_share_of_genomes_at_the_default_and_leaves_others_untouched():
-    from gascar.params import ParamSpace, ParamSpec
-
-    space = ParamSpace([
-        ParamSpec("ratio", scale="choice", choices=("1/2", "1", "2", "3"), default="2", start_share=0.5),
-        ParamSpec("level", 0.0, 1.0, default=0.9),
-    ])
-    genes = GeneInfo.from_space(space)
-    g = ops.random_genomes(np.random.default_rng(4), 4000, genes)
-    at_default = space.specs[0].from_unit(g[:, 0]) == 2
-    assert 0.55 < at_default.mean() < 0.70  # half at the default, plus a quarter of the uniform rest
-    assert np.all(g[:, 0] == (np.floor(g[:, 0] * 4) + 0.5) / 4)  # still bin centres
-    assert abs(np.mean(g[:, 1]) - 0.5) < 0.03  # a gene without a share stays uniform
-    plain = GeneInfo.from_space(ParamSpace([ParamSpec("level", 0.0, 1.0)]))
-    assert plain.start_share is None  # no extra random draws: such runs repeat older ones bit for bit
-    with pytest.raises(Exception, match="start_share must lie in"):
-        ParamSpec("x", start_share=1.5)
-
-
 def test_tournament_prefers_low_fitness():
     rng = np.random.default_rng(4)
     f = np.arange(10.0)

@@ -250,33 +250,3 @@ def test_the_note_off_gene_sets_the_hold_and_recovers_a_misestimated_note_off():
     f = obj(genomes)
     assert f[0] == pytest.approx(0.0, abs=1e-3) and f[1] > 0.02
     assert obj.preset(genomes[0]).render.hold_s == pytest.approx(0.25)
-
-
-def test_low_confidence_pitch_gets_a_ratio_gene_that_reaches_a_partial():
-    synth = get_synth("additive")
-    g_synth = np.random.default_rng(6).uniform(0.2, 0.8, synth.n_genes)
-    audio = synth.render(g_synth[None, :], 330.0, N, SR, hold_s=0.4)[0]
-    confident = target_from_audio(audio, SR, f0_hz=110.0)
-    assert "octave" in Objective(confident, synth).space.names
-    # The detector said 110 Hz (a subharmonic of the 330 Hz note) and was unsure of it.
-    unsure = dataclasses.replace(confident, f0_source="pyin", f0_confidence=0.3)
-    obj = Objective(unsure, synth)
-    k = obj.n_synth_genes
-    assert obj.space.names[k:] == ("pitch_ratio", "fine_tune_cents", "hold_s")
-    ratio = obj.space["pitch_ratio"]
-
-    def at(r, cents=0.0):
-        g = np.full(obj.n_genes, 0.5)
-        g[:k] = g_synth
-        g[k] = ratio.to_unit(np.array(float(ratio.choices.index(r))))
-        g[k + 1] = obj.space["fine_tune_cents"].to_unit(np.array(cents))
-        g[-1] = obj.space["hold_s"].to_unit(np.array(0.4))
-        return g
-
-    genomes = np.stack([at("3"), at("1"), at("1/8", -100.0), at("8", 100.0)])
-    assert obj.f0_hz(genomes) == pytest.approx([330.0, 110.0, 110.0 / 8 * 2 ** (-1 / 12), 880.0 * 2 ** (1 / 12)])
-    exact = Objective(dataclasses.replace(unsure, samples=synth.render(g_synth[None, :], 330.0, N, SR, hold_s=0.4)[0]), synth)
-    f = exact(genomes[:2])
-    assert f[0] == pytest.approx(0.0, abs=1e-6) and f[1] > 0.1
-    preset = exact.preset(genomes[0])
-    assert preset.render.f0_hz == pytest.approx(330.0)

@@ -584,7 +584,7 @@ def oracle(target: BenchTarget, cache_dir: str | None = None) -> dict:
     """How near the match space comes to an in-domain target: its own genes, re-scored.
 
     The genes that made the target, with the pitch genes set as near its
-    true note as they go (octave or pitch ratio and fine tune around the detected f0, or
+    true note as they go (octave and fine tune around the detected f0, or
     the free frequency gene) and the note-off gene at the true note-off,
     rendered through the match's :class:`gascar.fitness.Objective` and
     judged. A target is *reachable* when the true note lies within the
@@ -599,7 +599,7 @@ def oracle(target: BenchTarget, cache_dir: str | None = None) -> dict:
         ``detected_f0_hz`` (None for unpitched targets) and ``f0_hz`` (true).
     """
     from ..analysis import load_target
-    from ..fitness import Objective, pitch_multipliers
+    from ..fitness import Objective
     from ..synths import get_synth
 
     analysed = load_target(target.path, cache_dir=cache_dir)
@@ -608,11 +608,11 @@ def oracle(target: BenchTarget, cache_dir: str | None = None) -> dict:
     base = np.zeros(obj.n_genes)
     base[:k] = target.genome
     base[-1] = specs[-1].to_unit(INDOMAIN_HOLD_S)
-    if analysed.pitched:  # each octave or pitch ratio with its fine tune (clipped onto its range when out of reach)
-        multipliers = pitch_multipliers(specs[k])
-        cents = 1200.0 * np.log2(target.f0_hz / (analysed.f0_hz * multipliers))
-        genomes = np.repeat(base[None, :], multipliers.size, axis=0)
-        genomes[:, k] = specs[k].to_unit(np.arange(multipliers.size))
+    if analysed.pitched:  # octave -1 / 0 / +1 and the fine tune (clipped onto its range when out of reach)
+        octaves = np.array([-1.0, 0.0, 1.0])
+        cents = 1200.0 * np.log2(target.f0_hz / analysed.f0_hz) - 1200.0 * octaves
+        genomes = np.repeat(base[None, :], 3, axis=0)
+        genomes[:, k] = specs[k].to_unit(octaves + 1)
         genomes[:, k + 1] = specs[k + 1].to_unit(cents)
         within = np.abs(cents) <= specs[k + 1].high
         reachable = bool(within.any())

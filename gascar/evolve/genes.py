@@ -31,12 +31,6 @@ class GeneInfo:
     n_bins : ndarray of int, shape (n_genes,)
         Number of values of a discrete gene, 0 for continuous ones.
     names : tuple of str
-    start_share : ndarray of float, shape (n_genes,), optional
-        Share of a first population in which each gene starts at its
-        ``start_unit`` (see :attr:`gascar.params.ParamSpec.start_share`);
-        ``None``: none does.
-    start_unit : ndarray of float, shape (n_genes,), optional
-        The default of each gene, in [0, 1].
     """
 
     categorical: np.ndarray
@@ -44,8 +38,6 @@ class GeneInfo:
     group: np.ndarray
     n_bins: np.ndarray
     names: tuple[str, ...] = ()
-    start_share: np.ndarray | None = None
-    start_unit: np.ndarray | None = None
 
     @classmethod
     def from_space(cls, space: ParamSpace) -> GeneInfo:
@@ -56,8 +48,6 @@ class GeneInfo:
             group=np.asarray(space.group_index, dtype=np.int64),
             n_bins=np.array([s.n_bins for s in space], dtype=np.int64),
             names=tuple(space.names),
-            start_share=np.array([sp.start_share for sp in space], dtype=np.float64) if any(sp.start_share for sp in space) else None,
-            start_unit=np.array([float(sp.to_unit(np.array(sp.default_value()))) for sp in space], dtype=np.float64),
         )
 
     @property

@@ -21,9 +21,6 @@ from .genes import GeneInfo
 def random_genomes(rng: np.random.Generator, n: int, genes: GeneInfo, *, p_on: float | None = None) -> np.ndarray:
     """Uniform random genomes; with ``p_on`` switches start on with that probability.
 
-    Genes with a ``start_share`` (:class:`GeneInfo`) start at their default
-    in about that share of the genomes.
-
     Parameters
     ----------
     rng : numpy.random.Generator
@@ -43,10 +40,6 @@ def random_genomes(rng: np.random.Generator, n: int, genes: GeneInfo, *, p_on: f
     if p_on is not None and sw.any():
         on = rng.random((n, int(sw.sum()))) < p_on
         g[:, sw] = np.where(on, 0.75, 0.25)
-    if genes.start_share is not None:  # no extra draws otherwise, so such runs repeat bit for bit
-        shared = np.flatnonzero(genes.start_share > 0)
-        at_default = rng.random((n, shared.size)) < genes.start_share[shared]
-        g[:, shared] = np.where(at_default, genes.start_unit[shared], g[:, shared])
     cat = genes.categorical
     if cat.any():  # categorical genes sit at bin centres
         g[:, cat] = (genes.bins(g)[:, cat] + 0.5) / genes.n_bins[cat]
