@@ -183,6 +183,34 @@ def test_in_domain_targets_of_a_synth_do_not_depend_on_the_other_synths(tmp_path
     assert alone[0].name == "additive-00" and alone[0].genome == every["additive-00"]
 
 
+def test_another_target_seed_gives_held_out_sounds_that_never_mix_with_the_benchmarks(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from gascar.bench import match as bm
+    from gascar.cli import cli
+
+    folder = tmp_path / "out" / "indomain-targets"
+    bench = bm.make_indomain_targets(folder, ["additive"], 2)
+    held = bm.make_indomain_targets(folder, ["additive"], 2, seed=1)
+    assert [t.name for t in bench] == ["additive-00", "additive-01"]
+    assert [t.name for t in held] == ["additive-s1-00", "additive-s1-01"]
+    assert all(h.genome != b.genome for h in held for b in bench)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{t.name}.wav" for t in bench + held)
+    config = bm.BenchConfig(out_dir=Path(tmp_path / "out"), suites=("indomain",), methods=("random",), budgets=(100,), seeds=1,
+                            synths=("additive",), per_synth=2, target_seed=1)
+    assert [s.target.name for s in bm.plan(config)] == ["additive-s1-00", "additive-s1-01"]
+    # The CLI option reaches the runs (bench all shares the options; bench defaults has its own).
+    from click.testing import CliRunner
+
+    monkeypatch.setenv("GASCAR_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "cli"
+    result = CliRunner().invoke(cli, ["bench", "match", "--suite", "indomain", "--method", "random", "--budget", "60", "--seeds", "1",
+                                      "--synth", "additive", "--per-synth", "1", "--target-seed", "1", "--jobs", "1", "-q", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [r["target"] for r in bm.load_runs(out / "runs.jsonl").values()] == ["additive-s1-00"]
+    assert "--target-seed" in CliRunner().invoke(cli, ["bench", "defaults", "--help"]).output
+
+
 def test_oracle_rescores_a_targets_own_genes_and_flags_notes_out_of_reach(tmp_path, monkeypatch):
     from dataclasses import replace
 

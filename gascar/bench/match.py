@@ -241,7 +241,11 @@ def make_indomain_targets(folder: Path, synths: Iterable[str], per_synth: int, s
     """Render ``per_synth`` targets from random genomes of each synth into ``folder``.
 
     Silent or clipped-flat renders are drawn again. The same seed always
-    gives the same targets.
+    gives the same targets. Seed 0 makes the benchmark's targets, named
+    ``<synth>-NN``; any other seed makes different sounds, named
+    ``<synth>-s<seed>-NN`` so they never mix with them in a folder or a
+    runs file: held-out sounds on which to check a change before it is
+    measured on the benchmark's own.
     """
     from ..audio import write_audio
     from ..synths import get_synth, list_synths
@@ -265,7 +269,7 @@ def make_indomain_targets(folder: Path, synths: Iterable[str], per_synth: int, s
             for k in np.flatnonzero((rms > 3e-3) & (np.max(np.abs(x), axis=1) < 0.999)):
                 if made == per_synth:
                     break
-                tname = f"{name}-{made:02d}"
+                tname = f"{name}-{made:02d}" if seed == 0 else f"{name}-s{seed}-{made:02d}"
                 path = folder / f"{tname}.wav"
                 if not path.exists():
                     write_audio(path, x[k], sr, subtype="FLOAT")
@@ -396,6 +400,9 @@ class BenchConfig:
     real_budgets : tuple of int or None
         Budgets at which the real suite runs (None: every budget); the
         largest budget serves the in-domain recovery measure.
+    target_seed : int
+        Seed of the in-domain targets (:func:`make_indomain_targets`): 0 is
+        the benchmark's; others give held-out sounds.
     """
 
     out_dir: Path
@@ -410,6 +417,7 @@ class BenchConfig:
     n_jobs: int = 2
     ablation_budgets: tuple[int, ...] = (5000,)
     real_budgets: tuple[int, ...] | None = (1000, 5000)
+    target_seed: int = 0
     extra: dict = field(default_factory=dict)
 
 
@@ -421,7 +429,7 @@ def plan(config: BenchConfig) -> list[RunSpec]:
     methods = available_methods(config.methods)
     targets: list[BenchTarget] = []
     if "indomain" in config.suites:
-        targets += make_indomain_targets(config.out_dir / "indomain-targets", synths, config.per_synth)
+        targets += make_indomain_targets(config.out_dir / "indomain-targets", synths, config.per_synth, config.target_seed)
     if "real" in config.suites:
         targets += real_targets(config.real_dir)
     speciates = {name: _speciates_by_default(name) for name in {*synths, config.real_synth}}

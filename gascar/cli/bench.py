@@ -62,7 +62,7 @@ def bench_batch_command(out_dir, quick) -> None:
 
 
 def _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick,
-                  real_budgets=()):
+                  real_budgets=(), target_seed=0):
     from ..bench.match import DEFAULT_METHODS, BenchConfig
 
     if quick:
@@ -78,6 +78,7 @@ def _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, r
     cfg.real_dir = real_dir
     cfg.real_synth = real_synth
     cfg.n_jobs = jobs or (os.cpu_count() or 1)
+    cfg.target_seed = target_seed
     if budgets and not quick:
         cfg.ablation_budgets = tuple(b for b in cfg.ablation_budgets if b in budgets) or (max(budgets),)
         if cfg.real_budgets is not None:
@@ -98,6 +99,8 @@ def match_options(f):
         click.option("--seeds", type=click.IntRange(1, 100), help="Seeds per method, target and budget (default 3)."),
         click.option("--synth", "synths", multiple=True, help="Synths of the in-domain suite (default: all)."),
         click.option("--per-synth", type=click.IntRange(1, 1000), help="In-domain targets per synth (default 4)."),
+        click.option("--target-seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True,
+                     help="Seed of the in-domain targets: 0 is the benchmark's; another gives held-out sounds (named <synth>-s<seed>-NN) to check a change on before measuring it on the benchmark's own."),
         click.option("--real-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("targets"), show_default=True,
                      help="Folder of the real suite."),
         click.option("--real-synth", default="subtractive", show_default=True, help="Synth every method matches to real targets."),
@@ -118,8 +121,8 @@ def match_options(f):
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--readme", "readme", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
               help="Also rewrite the benchmark block of FILE (between its gascar bench match markers) with the tables.")
-def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, real_budgets, jobs, quick, out_dir,
-                        quiet, readme=None) -> None:
+def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, target_seed, real_dir, real_synth, real_budgets, jobs,
+                        quick, out_dir, quiet, readme=None) -> None:
     """Match quality per evaluation budget: every method on the same objective, judged fairly.
 
     Resumes from OUTPUT/runs.jsonl when interrupted.
@@ -127,7 +130,7 @@ def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, real
     from ..bench.match import run_bench
 
     cfg = _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick,
-                        real_budgets)
+                        real_budgets, target_seed)
     run_bench(cfg, progress=not quiet, readme=readme)
     if readme is not None:
         click.echo(f"rewrote the benchmark block of {readme}")
@@ -141,11 +144,13 @@ def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, real
 @click.option("--per-synth", default=4, show_default=True, type=click.IntRange(1, 1000), help="In-domain targets per synth.")
 @click.option("--seeds", default=3, show_default=True, type=click.IntRange(1, 100), help="Seeds per target.")
 @click.option("--budget", type=click.IntRange(10, 10**7), help="Override the default budget (quick checks only).")
+@click.option("--target-seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True,
+              help="Seed of the in-domain targets: 0 is the benchmark's; another gives held-out sounds.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Workers of each match (default: all cores).")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True,
               help="Folder for defaults-runs.jsonl and the table (reused to resume; in-domain targets shared with bench match).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def bench_defaults_command(synths, per_synth, seeds, budget, jobs, out_dir, quiet) -> None:
+def bench_defaults_command(synths, per_synth, seeds, budget, target_seed, jobs, out_dir, quiet) -> None:
     """What `gascar match TARGET --seed S` with its defaults recovers of sounds GASCAR's synths made.
 
     The synth that made a target is not told to the match (--synth auto).
@@ -154,7 +159,7 @@ def bench_defaults_command(synths, per_synth, seeds, budget, jobs, out_dir, quie
     from ..bench.defaults import bench_defaults
 
     bench_defaults(out_dir, synths=list(synths) or None, per_synth=per_synth, seeds=seeds, budget=budget, n_jobs=jobs,
-                   progress=not quiet)
+                   target_seed=target_seed, progress=not quiet)
     click.echo((out_dir / "bench-defaults.md").read_text(encoding="utf-8"))  # written with the machine line
 
 
@@ -162,16 +167,16 @@ def bench_defaults_command(synths, per_synth, seeds, budget, jobs, out_dir, quie
 @match_options
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True)
 @click.pass_context
-def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, real_budgets, jobs, quick,
-                      out_dir) -> None:
+def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, target_seed, real_dir, real_synth, real_budgets, jobs,
+                      quick, out_dir) -> None:
     """Every benchmark, in order: render, fitness, batch, match, defaults."""
     repeats = 3 if quick else 5
     ctx.invoke(bench_render_command, synths=(), voices=256, repeats=repeats, out_dir=out_dir)
     ctx.invoke(bench_fitness_command, synths=(), n_jobs_list=(), repeats=repeats, out_dir=out_dir)
     ctx.invoke(bench_batch_command, out_dir=out_dir, quick=quick)
     ctx.invoke(bench_match_command, suites=suites, methods=methods, budgets=budgets, seeds=seeds, synths=synths,
-               per_synth=per_synth, real_dir=real_dir, real_synth=real_synth, real_budgets=real_budgets, jobs=jobs, quick=quick,
-               out_dir=out_dir, quiet=False)
+               per_synth=per_synth, target_seed=target_seed, real_dir=real_dir, real_synth=real_synth, real_budgets=real_budgets,
+               jobs=jobs, quick=quick, out_dir=out_dir, quiet=False)
     cfg = _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick)
     ctx.invoke(bench_defaults_command, synths=synths, per_synth=cfg.per_synth, seeds=cfg.seeds,
-               budget=1000 if quick else None, jobs=None, out_dir=out_dir, quiet=False)
+               budget=1000 if quick else None, target_seed=target_seed, jobs=None, out_dir=out_dir, quiet=False)
