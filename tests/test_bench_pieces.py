@@ -283,3 +283,10 @@ def test_update_readme_rewrites_only_the_marked_block_and_names_a_file_without_m
     assert plain.read_text(encoding="utf-8") == "no markers here\n"
     with pytest.raises(BenchmarkError, match="missing.md: cannot read it"):
         update_readme(tmp_path / "missing.md", rows)
+
+
+def test_reference_table_shows_a_dash_where_one_target_has_no_other_preset_to_compare():
+    from gascar.bench.match import format_references
+
+    text = format_references({"fm": {"targets": 1, "detune_5c": 1.95, "detune_20c": 4.9, "presets_median": float("nan")}}, 3.0)
+    assert "| fm | 1 | 1.95 | 4.90 | – | – |" in text and "nan" not in text
