@@ -226,6 +226,9 @@ class MatchResult:
         The matched sound file.
     outputs : MatchOutputs or None
         Where the presets and renders went.
+    analysis : dict
+        The target's analysis (:meth:`gascar.analysis.Target.summary`):
+        whether it is pitched, its f0, how sure pYIN was.
     """
 
     preset: object
@@ -245,6 +248,7 @@ class MatchResult:
     checkpoint: Path | None = None
     target_path: str | None = None
     outputs: MatchOutputs | None = None
+    analysis: dict = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -265,7 +269,26 @@ class MatchResult:
             "interrupted": self.interrupted,
             "files": [str(p) for p in self.files],
             "checkpoint": None if self.checkpoint is None else str(self.checkpoint),
+            "analysis": dict(self.analysis),
         }
+
+    def pitch_advice(self) -> str:
+        """One line on the pitch the match used, with advice when the detector was unsure or found none."""
+        from .analysis import LOW_CONFIDENCE
+
+        a = self.analysis
+        if not a:
+            return ""
+        if not a.get("pitched"):
+            return ("pitch: none detected, so the base frequency was a gene; "
+                    "if the sound has a note, --note or --f0 gives it and often matches better")
+        head = f"pitch: {a['f0_hz']:.1f} Hz ({a['note']})"
+        if a.get("f0_source") != "pyin":
+            return head + ", given"
+        if a["f0_confidence"] < LOW_CONFIDENCE:
+            return (head + f", pYIN unsure (confidence {a['f0_confidence']:.2f}; it may be a partial or a subharmonic); "
+                    "if you know the note, --note or --f0 gives it and often matches better")
+        return head + f", pYIN confidence {a['f0_confidence']:.2f}"
 
 
 # -- successive halving ------------------------------------------------------------------------
@@ -521,6 +544,7 @@ def match(
         standings={n: float(evolutions[n].best_fitness) for n in names if evolutions[n].best_genome is not None},
         history=history, evaluations=evaluations, seconds=seconds, seed=seed_entropy, stop_reason=stop_reason,
         interrupted=interrupted, target_path=target_path, outputs=outputs,
+        analysis=tgt.summary() if hasattr(tgt, "summary") else {},
     )
     if outputs.preset is not None or outputs.render is not None:
         result.files = write_results(result, picks, objectives, outputs)

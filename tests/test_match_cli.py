@@ -73,6 +73,21 @@ def test_match_command_writes_defaults_and_summary(standin, target_wav, tmp_path
     assert lines[-1]["event"] == "end"
 
 
+def test_pitch_line_advises_giving_the_note_when_the_detector_was_unsure_or_found_none():
+    from gascar.matching import MatchResult
+
+    def advice(**analysis):
+        return MatchResult(preset=None, fitness=0.1, components={}, synth="fm", genome=None, analysis=analysis).pitch_advice()
+
+    sure = advice(pitched=True, f0_hz=261.6, note="C4", f0_confidence=0.91, f0_source="pyin")
+    assert sure == "pitch: 261.6 Hz (C4), pYIN confidence 0.91"
+    unsure = advice(pitched=True, f0_hz=104.5, note="G#2", f0_confidence=0.31, f0_source="pyin")
+    assert "pYIN unsure (confidence 0.31" in unsure and "--note or --f0" in unsure
+    assert advice(pitched=True, f0_hz=220.0, note="A3", f0_confidence=1.0, f0_source="user") == "pitch: 220.0 Hz (A3), given"
+    assert "none detected" in advice(pitched=False, f0_hz=None, note=None, f0_confidence=0.01, f0_source="none")
+    assert advice() == ""
+
+
 def test_match_command_quiet_and_bad_options(standin, target_wav, tmp_path):
     out = tmp_path / "p.json"
     res = CliRunner().invoke(cli, ["match", str(target_wav), "--synth", "subtractive", "--budget", "60", "-q", "-o", str(out),

@@ -39,6 +39,7 @@ def test_real_match_is_reproducible_across_job_counts(target_wav):
     assert np.array_equal(a.genome, b.genome) and a.fitness == b.fitness
     assert a.preset.to_dict()["params"] == b.preset.to_dict()["params"]
     assert a.evaluations == 120 and np.isfinite(a.fitness)
+    assert a.analysis["path"] == str(target_wav) and a.summary()["analysis"]["pitched"] == a.analysis["pitched"]
 
 
 def test_real_match_command_writes_a_valid_preset_and_render(target_wav, tmp_path):
@@ -46,6 +47,7 @@ def test_real_match_command_writes_a_valid_preset_and_render(target_wav, tmp_pat
     res = CliRunner().invoke(cli, ["match", str(target_wav), "--budget", "150", "--seed", "0", "--jobs", "1", "-o", str(out),
                                    "--top", "2"])
     assert res.exit_code == 0, res.output
+    assert "pitch: " in res.output  # what the match assumed of the note, from the real analysis
     preset = Preset.load(out)  # validates the match block's keys
     assert preset.match["rank"] == 1 and preset.match["evaluations"] <= 150
     assert preset.match["target_sha256"]
