@@ -69,7 +69,8 @@ LOCK_NAME = ".gascar-batch.lock"
 #: Columns of ``summary.csv`` before the fitness components.
 SUMMARY_COLUMNS = ("target", "status", "synth", "fitness")
 #: Columns of ``summary.csv`` after the fitness components.
-SUMMARY_TAIL = ("evaluations", "seconds", "seed", "stop_reason", "reused", "preset", "render", "report", "error")
+SUMMARY_TAIL = ("evaluations", "seconds", "seed", "stop_reason", "f0_hz", "f0_confidence", "reused", "preset", "render", "report",
+                "error")
 #: Statuses of a summary row.
 STATUSES = ("ok", "failed", "interrupted", "pending")
 #: Shortest interval (s) between two summary writes while a batch runs.
@@ -393,6 +394,8 @@ def _run_target(job: TargetJob, row: dict, t0: float) -> dict:
         synth=result.synth, fitness=float(result.fitness), components=dict(result.components),
         evaluations=int(result.evaluations), seconds=round(time.monotonic() - t0, 3), stop_reason=result.stop_reason,
         seed=int(result.seed), resumed=resume is not None,
+        # The pitch the match used (empty: unpitched) and pYIN's confidence: low ones are worth a --note.
+        f0_hz=result.analysis.get("f0_hz"), f0_confidence=result.analysis.get("f0_confidence"),
     )
     if result.interrupted is not None:
         row.update(status="interrupted", error=f"interrupted by signal {result.interrupted}; a rerun resumes it",

@@ -127,7 +127,7 @@ def test_batch_writes_mirrored_outputs_summaries_and_records_bad_files(standin, 
     with open(out / "summary.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0])[:5] == ["target", "status", "synth", "fitness", "spectral"]
-    assert {"evaluations", "seconds", "status", "error"} <= set(rows[0])
+    assert {"evaluations", "seconds", "status", "error", "f0_hz", "f0_confidence"} <= set(rows[0])
     assert [r["status"] for r in rows] == ["failed", "ok", "failed", "ok"]
     assert float(rows[3]["spectral"]) == pytest.approx(by["kick.wav"]["components"]["spectral"])
 

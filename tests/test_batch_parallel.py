@@ -139,6 +139,7 @@ def test_shared_targets_with_broken_files_then_a_rerun_does_nothing(real, shared
     for name in ("calliope_c4_mono.wav", "piano_a3.flac"):
         base = name.rsplit(".", 1)[0]
         assert by[name]["status"] == "ok" and np.isfinite(by[name]["fitness"])
+        assert by[name]["f0_hz"] > 100 and 0.5 < by[name]["f0_confidence"] <= 1  # clear notes, pitch and confidence on the row
         assert Preset.load(out / f"{base}.preset.json").synth == "subtractive"
         assert sf.info(str(out / f"{base}.render.wav")).frames > 0 and (out / f"{base}.report.html").is_file()
         # the report's target copy is the target as analysed: as long as the render
