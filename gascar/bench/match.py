@@ -651,12 +651,13 @@ def format_references(refs: dict[str, dict], near_perfect_db: float, reach: dict
     lines = ["", f"Scale of the near-perfect threshold ({near_perfect_db:g} dB), judged LSD in dB, medians per synth:", "",
              "| synth | targets | detuned 5 cents | detuned 20 cents | different presets (median) | different presets (5th percentile) |",
              "|---|---|---|---|---|---|"]
-    def dB(value) -> str:  # one target per synth has no pair of different presets
-        return "–" if value is None or not math.isfinite(value) else f"{value:.2f}"
+
+    def cell(db) -> str:  # a synth with one target has no pair of different presets
+        return "–" if db is None or not math.isfinite(db) else f"{db:.2f}"
 
     for name, r in refs.items():
-        lines.append(f"| {name} | {r['targets']} | {dB(r['detune_5c'])} | {dB(r['detune_20c'])} | "
-                     f"{dB(r.get('presets_median'))} | {dB(r.get('presets_p05'))} |")
+        lines.append(f"| {name} | {r['targets']} | {cell(r['detune_5c'])} | {cell(r['detune_20c'])} | "
+                     f"{cell(r.get('presets_median'))} | {cell(r.get('presets_p05'))} |")
     if reach:
         lines += ["", "Reach of the match space: each in-domain target's own genes with the pitch genes as near its true note "
                   "as they go, judged LSD in dB (0 when reachable):", "",
