@@ -355,6 +355,32 @@ class Objective:
         # Within what a synth renders and a preset stores, so the preset replays what was scored.
         return np.clip(f0, 1.0, min(20000.0, 0.45 * self.sample_rate))
 
+    def pitch_genes(self, f0_hz: float) -> tuple[np.ndarray, np.ndarray]:
+        """Pitch genes that render at ``f0_hz``: the inverse of :meth:`f0_hz`.
+
+        Parameters
+        ----------
+        f0_hz : float
+
+        Returns
+        -------
+        genes : ndarray, shape (m, n_pitch_genes)
+            The values of the genes after the synth's, one row per way they
+            come nearest: each octave with its fine tune (clipped onto its
+            range), or the free frequency gene.
+        reached : ndarray of bool, shape (m,)
+            Rows that reach ``f0_hz`` within the genes' range.
+        """
+        k = self.n_synth_genes
+        specs = self.space.specs
+        if self.target.pitched:  # the octave gene's choices are -1 / 0 / +1 (see _f0_hz)
+            octaves = np.arange(len(specs[k].choices)) - 1.0
+            cents = 1200.0 * np.log2(f0_hz / self.target.f0_hz) - 1200.0 * octaves
+            genes = np.stack([specs[k].to_unit(octaves + 1), specs[k + 1].to_unit(cents)], axis=1)
+            return genes, np.abs(cents) <= specs[k + 1].high
+        free = specs[k]
+        return free.to_unit(np.array([f0_hz]))[:, None], np.array([free.low <= f0_hz <= free.high])
+
     def note_off_s(self, genomes: np.ndarray) -> np.ndarray:
         """Note-off time each genome renders with (its last gene), shape ``(n,)``, seconds."""
         return self._note_off_s(self.space.check_genomes(genomes))

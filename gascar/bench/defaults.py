@@ -42,9 +42,7 @@ def run_default_match(target: BenchTarget, seed: int, *, budget: int | None = No
         picked, fitness, judged measures, evaluations and seconds.
     """
     from ..analysis import load_target
-    from ..fitness import Objective
     from ..matching import DEFAULT_BUDGET, match
-    from ..synths import get_synth
     from .judge import judge
 
     budget = budget or DEFAULT_BUDGET
@@ -53,8 +51,8 @@ def run_default_match(target: BenchTarget, seed: int, *, budget: int | None = No
         warnings.simplefilter("ignore")
         result = match(target.path, budget=budget, seed=seed, n_jobs=n_jobs, handle_signals=False)
     seconds = time.perf_counter() - t0
-    analysed = load_target(target.path)
-    audio = Objective(analysed, get_synth(result.synth)).render(result.genome[None, :])[0]
+    analysed = load_target(target.path)  # the match's own analysis, from the cache
+    audio = result.preset.render_audio()  # exactly what was scored
     return {
         "key": _key(target.name, seed, budget),
         "target": target.name,

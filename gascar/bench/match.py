@@ -616,20 +616,12 @@ def oracle(target: BenchTarget, cache_dir: str | None = None) -> dict:
     base = np.zeros(obj.n_genes)
     base[:k] = target.genome
     base[-1] = specs[-1].to_unit(INDOMAIN_HOLD_S)
-    if analysed.pitched:  # octave -1 / 0 / +1 and the fine tune (clipped onto its range when out of reach)
-        octaves = np.array([-1.0, 0.0, 1.0])
-        cents = 1200.0 * np.log2(target.f0_hz / analysed.f0_hz) - 1200.0 * octaves
-        genomes = np.repeat(base[None, :], 3, axis=0)
-        genomes[:, k] = specs[k].to_unit(octaves + 1)
-        genomes[:, k + 1] = specs[k + 1].to_unit(cents)
-        within = np.abs(cents) <= specs[k + 1].high
-        reachable = bool(within.any())
-        if reachable:
-            genomes = genomes[within]
-    else:  # the free frequency gene
-        genomes = base[None, :].copy()
-        genomes[:, k] = specs[k].to_unit(target.f0_hz)
-        reachable = bool(specs[k].low <= target.f0_hz <= specs[k].high)
+    genes, reached = obj.pitch_genes(target.f0_hz)  # each octave and fine tune, or the free frequency gene
+    genomes = np.repeat(base[None, :], len(genes), axis=0)
+    genomes[:, k : k + genes.shape[1]] = genes
+    reachable = bool(reached.any())
+    if reachable:
+        genomes = genomes[reached]
     fitness = obj(genomes)
     i = int(np.argmin(fitness))
     audio = obj.render(genomes[i : i + 1])[0]

@@ -88,6 +88,13 @@ def _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, r
     return cfg
 
 
+#: ``--target-seed``, shared by ``bench match`` (and so ``bench all``) and ``bench defaults``.
+target_seed_option = click.option(
+    "--target-seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True,
+    help="Seed of the in-domain targets: 0 is the benchmark's; another gives held-out sounds (named <synth>-s<seed>-NN) "
+         "to check a change on before measuring it on the benchmark's own.")
+
+
 def match_options(f):
     """Options of ``gascar bench match`` (shared with ``bench all``)."""
     from ..bench.match import ALL_METHODS
@@ -99,8 +106,7 @@ def match_options(f):
         click.option("--seeds", type=click.IntRange(1, 100), help="Seeds per method, target and budget (default 3)."),
         click.option("--synth", "synths", multiple=True, help="Synths of the in-domain suite (default: all)."),
         click.option("--per-synth", type=click.IntRange(1, 1000), help="In-domain targets per synth (default 4)."),
-        click.option("--target-seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True,
-                     help="Seed of the in-domain targets: 0 is the benchmark's; another gives held-out sounds (named <synth>-s<seed>-NN) to check a change on before measuring it on the benchmark's own."),
+        target_seed_option,
         click.option("--real-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("targets"), show_default=True,
                      help="Folder of the real suite."),
         click.option("--real-synth", default="subtractive", show_default=True, help="Synth every method matches to real targets."),
@@ -144,8 +150,7 @@ def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, targ
 @click.option("--per-synth", default=4, show_default=True, type=click.IntRange(1, 1000), help="In-domain targets per synth.")
 @click.option("--seeds", default=3, show_default=True, type=click.IntRange(1, 100), help="Seeds per target.")
 @click.option("--budget", type=click.IntRange(10, 10**7), help="Override the default budget (quick checks only).")
-@click.option("--target-seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True,
-              help="Seed of the in-domain targets: 0 is the benchmark's; another gives held-out sounds.")
+@target_seed_option
 @click.option("--jobs", type=click.IntRange(1, 256), help="Workers of each match (default: all cores).")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True,
               help="Folder for defaults-runs.jsonl and the table (reused to resume; in-domain targets shared with bench match).")

@@ -137,8 +137,9 @@ def _summary(result) -> None:
     comps = ", ".join(f"{k} {v:.4g}" for k, v in result.components.items())
     status = "interrupted" if result.interrupted else result.stop_reason
     echo(f"best: {result.synth}, fitness {result.fitness:.4g}" + (f" ({comps})" if comps else ""))
-    if result.pitch_advice():
-        echo(result.pitch_advice())
+    pitch = result.pitch_advice()
+    if pitch:
+        echo(pitch)
     if len(result.standings) > 1:
         echo("synths: " + ", ".join(f"{k} {v:.4g}" for k, v in sorted(result.standings.items(), key=lambda kv: kv[1])))
     echo(f"{result.evaluations} evaluations in {result.seconds:.1f} s, seed {result.seed}, stopped: {status}")

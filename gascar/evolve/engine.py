@@ -416,9 +416,8 @@ class Evolution:
             if first:
                 start, f0, sid = self.best_genome, self.best_fitness, self._species_id_of_best()
                 first = False
-                # The best's own entry (its species, or the earlier start it came from) is not refined twice.
-                self.refine_queue = [item for item in self.refine_queue
-                                     if not (item == sid and self._best_in_population())
+                # The best's own entry (its species, or the earlier start it came from: sid -1) is not refined twice.
+                self.refine_queue = [item for item in self.refine_queue if item != sid
                                      and not (isinstance(item, tuple) and np.array_equal(self.start_bests[item[1]][0], start))]
             elif self.refine_queue:
                 item = self.refine_queue.pop(0)
