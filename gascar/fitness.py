@@ -88,10 +88,6 @@ PENALTY = 1.0e3
 CHUNK = 16
 #: Range of the free frequency gene of unpitched targets (Hz).
 FREE_F0_RANGE_HZ = (20.0, 5000.0)
-#: Intervals (frequency ratios) by which the evolution may move the free
-#: frequency gene in one step, up or down: octaves, fifths, fourths, major
-#: thirds, and the partials 3 to 6 (see :func:`gascar.evolve.operators.interval_jump`).
-FREE_F0_JUMPS = (2.0, 3.0, 1.5, 4.0, 5.0, 4.0 / 3.0, 5.0 / 4.0, 6.0)
 #: Earliest note-off the hold gene allows (s).
 HOLD_MIN_S = 0.01
 #: Frames quieter than this (dB re the target's loudest) do not count for f0.
@@ -167,7 +163,7 @@ def pitch_specs(target) -> list[ParamSpec]:
                       description="Fine tuning around the detected f0."),
         ]
     lo, hi = FREE_F0_RANGE_HZ
-    return [ParamSpec("f0_hz", lo, hi, scale="log", unit="Hz", default=200.0, jumps=FREE_F0_JUMPS,
+    return [ParamSpec("f0_hz", lo, hi, scale="log", unit="Hz", default=200.0,
                       description="Base frequency of the note (the target has no clear pitch).")]
 
 

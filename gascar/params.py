@@ -65,11 +65,6 @@ class ParamSpec:
         Exponent of the ``curve`` scale.
     group
         Name of the switch parameter that turns this parameter's module on.
-    jumps
-        Frequency ratios (each > 1) by which the evolution's interval
-        mutation may move a ``log`` parameter up or down in one step
-        (:meth:`jump_offsets`); for a free base frequency, whose search can
-        settle on a partial or a subharmonic of the note.
     """
 
     name: str
@@ -82,7 +77,6 @@ class ParamSpec:
     choices: tuple[str, ...] = field(default=())
     curve: float = 2.0
     group: str | None = None
-    jumps: tuple[float, ...] = field(default=())
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").isalnum():
@@ -105,11 +99,6 @@ class ParamSpec:
             raise ParameterError(f"parameter {self.name!r}: curve exponent must be > 0, got {self.curve}")
         if self.scale == "integer" and (self.low != int(self.low) or self.high != int(self.high)):
             raise ParameterError(f"parameter {self.name!r}: an integer range needs whole bounds, got [{self.low}, {self.high}]")
-        if self.jumps:
-            if self.scale != "log":
-                raise ParameterError(f"parameter {self.name!r}: jumps (frequency ratios) need a log scale, not {self.scale!r}")
-            if not all(isinstance(r, (int, float)) and not isinstance(r, bool) and math.isfinite(r) and r > 1 for r in self.jumps):
-                raise ParameterError(f"parameter {self.name!r}: jumps must be ratios > 1, got {self.jumps!r}")
         if self.default is not None:
             self.check(self.default)
 
@@ -137,19 +126,6 @@ class ParamSpec:
         if self.scale == "integer":
             return int(self.high - self.low) + 1
         return 0
-
-    def jump_offsets(self) -> np.ndarray:
-        """Gene steps that multiply the physical value by each of :attr:`jumps` or divide it by it.
-
-        Returns
-        -------
-        ndarray, shape (2 * len(jumps),), float64
-            In gene units, each interval up then down (empty without jumps).
-        """
-        if not self.jumps:
-            return np.zeros(0)
-        up = np.log(np.asarray(self.jumps, dtype=np.float64)) / math.log(self.high / self.low)
-        return np.stack([up, -up], axis=1).reshape(-1)
 
     # -- the mapping -----------------------------------------------------------
     def from_unit(self, genes: np.ndarray) -> np.ndarray:
@@ -243,10 +219,6 @@ class ParamSpec:
         d["default"] = self.to_json(self.default_value())
         if self.scale != "curve":
             d.pop("curve")
-        if self.jumps:
-            d["jumps"] = list(self.jumps)
-        else:
-            d.pop("jumps")
         return d
 
 
@@ -321,19 +293,6 @@ class ParamSpace:
     def group_index(self) -> np.ndarray:
         """Int ``(n_genes,)``: gene index of each gene's switch, or -1."""
         return np.array([self._index[s.group] if s.group else -1 for s in self.specs], dtype=np.int64)
-
-    def jump_offsets(self) -> np.ndarray:
-        """Gene steps that multiply the physical value by each of :attr:`jumps` or divide it by it.
-
-        Returns
-        -------
-        ndarray, shape (2 * len(jumps),), float64
-            In gene units, each interval up then down (empty without jumps).
-        """
-        if not self.jumps:
-            return np.zeros(0)
-        up = np.log(np.asarray(self.jumps, dtype=np.float64)) / math.log(self.high / self.low)
-        return np.stack([up, -up], axis=1).reshape(-1)
 
     # -- the mapping -----------------------------------------------------------
     def check_genomes(self, genomes: np.ndarray) -> np.ndarray:

@@ -82,29 +82,6 @@ def test_mutation_changes_every_genome(genes):
     assert np.all(np.any(mut != x, axis=1))
 
 
-def test_interval_jump_moves_only_jump_genes_by_whole_intervals_within_bounds():
-    from gascar.params import ParamSpace, ParamSpec
-
-    space = ParamSpace([ParamSpec("level"), ParamSpec("f0_hz", 20.0, 5000.0, scale="log", jumps=(2.0, 3.0))])
-    genes = GeneInfo.from_space(space)
-    rng = np.random.default_rng(4)
-    x = np.concatenate([rng.random((400, 2)), np.array([[0.3, 0.0], [0.3, 1.0]] * 50)])
-    y = ops.interval_jump(rng, x, 0.5, genes)
-    assert np.array_equal(y[:, 0], x[:, 0]) and np.all((y >= 0) & (y <= 1))
-    moved = y[:, 1] != x[:, 1]
-    assert 0.4 < moved.mean() < 0.6
-    inside = moved & (y[:, 1] > 0) & (y[:, 1] < 1)
-    ratio = space["f0_hz"].from_unit(y[inside, 1]) / space["f0_hz"].from_unit(x[inside, 1])
-    assert np.allclose(np.min(np.abs(ratio[:, None] - np.array([2.0, 0.5, 3.0, 1 / 3])), axis=1), 0.0)
-
-
-def test_interval_jump_draws_nothing_without_jump_genes(genes):
-    rng = np.random.default_rng(5)
-    x = ops.random_genomes(rng, 10, genes)
-    state = rng.bit_generator.state
-    assert ops.interval_jump(rng, x, 1.0, genes) is x and rng.bit_generator.state == state
-
-
 def test_start_minimal_turns_few_modules_on(genes):
     rng = np.random.default_rng(3)
     g = ops.random_genomes(rng, 2000, genes, p_on=0.1)
@@ -306,8 +283,6 @@ def test_config_validation():
         EvolutionConfig(restart_stall=0)
     with pytest.raises(EvolutionError, match="restart_tolerance"):
         EvolutionConfig(restart_tolerance=-0.1)
-    with pytest.raises(EvolutionError, match="jump_rate"):
-        EvolutionConfig(jump_rate=1.5)
     with pytest.raises(EvolutionError, match="unknown engine"):
         get_engine("nope")
     with pytest.raises(EvolutionError, match="budget"):

@@ -139,11 +139,6 @@ def test_pitch_genes_for_pitched_and_unpitched_targets(synth_case):
     f0 = unpitched.f0_hz(np.stack([np.zeros(unpitched.n_genes), np.ones(unpitched.n_genes)]))
     assert f0 == pytest.approx([20.0, 5000.0])
     assert np.all(unpitched.components(np.random.default_rng(1).random((3, unpitched.n_genes)))["f0"] == 0.0)
-    # Only the free frequency gene may jump by an interval (the evolution's interval mutation).
-    from gascar.evolve import GeneInfo
-
-    assert [k for k, _ in GeneInfo.from_space(unpitched.space).jumps] == [unpitched.space.index("f0_hz")]
-    assert GeneInfo.from_space(obj.space).jumps == ()
 
 
 def test_preset_reproduces_what_was_scored(synth_case, tmp_path):

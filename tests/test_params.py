@@ -115,21 +115,3 @@ def test_bad_specs_are_rejected():
 def test_space_concatenation():
     s = space() + ParamSpace([ParamSpec("fine_tune_cents", -100.0, 100.0)])
     assert s.n_genes == 8 and s.index("fine_tune_cents") == 7
-
-
-def test_jumps_multiply_and_divide_a_log_gene_by_their_intervals():
-    spec = ParamSpec("f0_hz", 20.0, 5000.0, scale="log", jumps=(2.0, 1.5))
-    offsets = spec.jump_offsets()
-    assert offsets.shape == (4,)
-    base = spec.from_unit(np.array(0.5))
-    moved = spec.from_unit(0.5 + offsets)
-    assert moved / base == pytest.approx([2.0, 0.5, 1.5, 1 / 1.5])
-    assert spec.describe()["jumps"] == [2.0, 1.5]
-    assert ParamSpec("x").jump_offsets().size == 0 and "jumps" not in ParamSpec("x").describe()
-
-
-def test_jumps_need_a_log_scale_and_ratios_above_one():
-    with pytest.raises(ParameterError, match="'gain_db'.*log scale"):
-        ParamSpec("gain_db", -24.0, 6.0, jumps=(2.0,))
-    with pytest.raises(ParameterError, match="'f0_hz'.*ratios > 1"):
-        ParamSpec("f0_hz", 20.0, 5000.0, scale="log", jumps=(0.5,))

@@ -43,11 +43,6 @@ class EvolutionConfig:
     categorical_rate : float or None
         Per-gene probability that a choice or switch moves to another bin;
         ``None``: ``1 / n_genes``.
-    jump_rate : float
-        Probability that a child's interval gene (the free base frequency
-        of an unpitched target; see :func:`gascar.evolve.operators.interval_jump`)
-        moves by a musical interval. Default 0.1: see the README's
-        defaults table.
     speciation : bool or None
         NEAT-style speciation (compatibility distance, adaptive threshold,
         fitness sharing, stagnation). ``None``: on for genomes with at least
@@ -118,7 +113,6 @@ class EvolutionConfig:
     mutation_rate: float | None = None
     mutation_genes: float = 2.0
     categorical_rate: float | None = None
-    jump_rate: float = 0.1
     speciation: bool | None = None
     target_species: int = 5
     threshold_step: float = 0.1
@@ -153,7 +147,7 @@ class EvolutionConfig:
         for name in ("elitism", "species_elitism"):
             v = getattr(self, name)
             need(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < self.population, f"{name} must be 0 .. population-1", v)
-        for name in ("crossover_rate", "interspecies_crossover", "start_minimal_p_on", "jump_rate"):
+        for name in ("crossover_rate", "interspecies_crossover", "start_minimal_p_on"):
             v = getattr(self, name)
             need(_num(v) and 0.0 <= v <= 1.0, f"{name} must be between 0 and 1", v)
         need(_num(self.refine_fraction) and 0.0 <= self.refine_fraction < 1.0, "refine_fraction must be in [0, 1)", self.refine_fraction)

@@ -368,7 +368,6 @@ class Evolution:
             ga, gb = self.genomes[a], self.genomes[b]
             children = np.where(x[:, None], tb.mate(rng, ga, gb), ga)
             children = tb.mutate(rng, children)
-            children = operators.interval_jump(rng, children, c.jump_rate, self.genes)
         else:
             children = np.zeros((0, self.genes.n_genes))
         f_children = self._evaluate(evaluate, children) if children.shape[0] else np.zeros(0)

@@ -31,10 +31,6 @@ class GeneInfo:
     n_bins : ndarray of int, shape (n_genes,)
         Number of values of a discrete gene, 0 for continuous ones.
     names : tuple of str
-    jumps : tuple of (int, ndarray)
-        Genes the interval mutation may move, each with its gene steps
-        (:meth:`gascar.params.ParamSpec.jump_offsets`); empty for most
-        genomes.
     """
 
     categorical: np.ndarray
@@ -42,7 +38,6 @@ class GeneInfo:
     group: np.ndarray
     n_bins: np.ndarray
     names: tuple[str, ...] = ()
-    jumps: tuple[tuple[int, np.ndarray], ...] = ()
 
     @classmethod
     def from_space(cls, space: ParamSpace) -> GeneInfo:
@@ -53,7 +48,6 @@ class GeneInfo:
             group=np.asarray(space.group_index, dtype=np.int64),
             n_bins=np.array([s.n_bins for s in space], dtype=np.int64),
             names=tuple(space.names),
-            jumps=tuple((i, s.jump_offsets()) for i, s in enumerate(space) if s.jumps),
         )
 
     @property

@@ -8,9 +8,7 @@ Continuous genes: bounded simulated binary crossover and bounded
 polynomial mutation (Deb's operators, as in DEAP's
 ``cxSimulatedBinaryBounded`` / ``mutPolynomialBounded``, here for whole
 batches). Categorical genes (choices, on/off switches): uniform crossover
-and mutation by resampling to a different bin. Genes declared with
-``jumps`` (the free base frequency) may also move by a musical interval
-(:func:`interval_jump`).
+and mutation by resampling to a different bin.
 """
 
 from __future__ import annotations
@@ -171,37 +169,4 @@ def polynomial_mutation(
         shift = 1 + np.floor(u_bin * (nb - 1)).astype(np.int64)  # 1 .. nb-1: always another bin
         new = ((old + shift) % nb + 0.5) / nb
         out = np.where(pick & cat, new, out)
-    return out
-
-
-def interval_jump(rng: np.random.Generator, x: np.ndarray, rate: float, genes: GeneInfo) -> np.ndarray:
-    """Move each gene declared with jumps, with probability ``rate`` per genome, by one of its intervals.
-
-    A log-scale frequency gene that polynomial mutation moves in small
-    steps cannot leave a basin in which the search took a partial or a
-    subharmonic of the note for the note; a jump by a whole interval (an
-    octave, a fifth, a twelfth ...) up or down tries the related pitches
-    in one step. Steps that would leave [0, 1] are clipped onto it.
-
-    Parameters
-    ----------
-    x : ndarray, shape (n, n_genes)
-        Genomes in [0, 1]; not modified.
-    rate : float
-        Probability that a genome's jump gene moves.
-
-    Returns
-    -------
-    ndarray, shape (n, n_genes), values in [0, 1]
-        A copy; ``x`` itself when ``genes`` has no jump genes (no draws
-        are made then, so genomes without them see the same random stream).
-    """
-    if not genes.jumps or rate <= 0:
-        return x
-    out = x.copy()
-    n = x.shape[0]
-    for k, offsets in genes.jumps:
-        hit = rng.random(n) < rate
-        step = offsets[rng.integers(0, offsets.size, size=n)]
-        out[:, k] = np.where(hit, np.clip(x[:, k] + step, 0.0, 1.0), x[:, k])
     return out
