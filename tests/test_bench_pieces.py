@@ -252,6 +252,65 @@ def test_default_matches_of_in_domain_sounds_are_judged_tabled_and_resumed(tmp_p
     assert {k: v for k, v in repeat.items() if k != "seconds"} == {k: v for k, v in records[0].items() if k != "seconds"}
 
 
+def test_basin_disturbs_answers_refines_them_and_resumes(tmp_path, monkeypatch):
+    from gascar.bench import basin as bb
+    from gascar.errors import BenchmarkError
+
+    monkeypatch.setenv("GASCAR_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    records = bb.bench_basin(out, synths=["additive"], per_synth=1, sigmas=(0.0, 0.2), seeds=2, budget=80, n_jobs=1, progress=False)
+    assert [(r["sigma"], r["seed"]) for r in records] == [(0.0, 0), (0.0, 1), (0.2, 0), (0.2, 1)]
+    for r in records:
+        assert r["target"] == "additive-00" and r["evaluations"] <= 80 and r["answer_fitness"] < 1e-6
+        assert r["fitness"] <= r["start_fitness"] and np.isfinite(r["lsd_db"])
+    # No disturbance: the start is the answer itself, and refinement cannot leave it.
+    assert records[0]["start_lsd_db"] < 1e-6 and records[0]["fitness"] < 1e-6
+    # A disturbance moves the sound, differently for each seed.
+    assert records[2]["start_fitness"] > 0.01 and records[2]["start_fitness"] != records[3]["start_fitness"]
+    table = (out / "bench-basin.md").read_text(encoding="utf-8")
+    assert "| additive | 1 |" in table and "| additive-00 | 2/2 |" in table
+    lines = (out / "basin-runs.jsonl").read_text(encoding="utf-8").splitlines()
+    monkeypatch.setattr(bb, "run_basin", lambda *a, **k: pytest.fail("a finished run was run again"))
+    assert bb.bench_basin(out, synths=["additive"], per_synth=1, sigmas=(0.0, 0.2), seeds=2, budget=80, n_jobs=1,
+                          progress=False) == records
+    assert (out / "basin-runs.jsonl").read_text(encoding="utf-8").splitlines() == lines
+    with pytest.raises(BenchmarkError, match="within 0 .. 0.5"):
+        bb.bench_basin(out, synths=["additive"], sigmas=(0.7,), progress=False)
+
+
+def test_basin_leaves_out_unreachable_targets_and_says_so(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from gascar.bench import basin as bb
+    from gascar.bench.match import make_indomain_targets, oracle
+
+    monkeypatch.setenv("GASCAR_CACHE_DIR", str(tmp_path / "cache"))
+    target = make_indomain_targets(tmp_path / "t", ["additive"], 1)[0]
+    wrong = replace(target, f0_hz=oracle(target)["detected_f0_hz"] / 16)  # four octaves below: out of the pitch genes' reach
+    assert bb.run_basin(wrong, 0.01, 0, 50) is None
+    reached = bb.run_basin(target, 0.01, 0, 50)
+    table = bb.format_table([reached, {"target": wrong.name + "-low", "synth": "additive", "sigma": 0.01, "seed": 0,
+                                       "budget": 50, "unreachable": True}])
+    assert "Left out (unreachable" in table and "additive-00-low" in table
+
+
+def test_bench_basin_command_runs_held_out_targets_and_rejects_a_bad_sigma(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from gascar.bench.match import load_runs
+    from gascar.cli import cli
+
+    monkeypatch.setenv("GASCAR_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "cli"
+    result = CliRunner().invoke(cli, ["bench", "basin", "--synth", "additive", "--per-synth", "1", "--sigma", "0.05", "--seeds", "1",
+                                      "--budget", "40", "--target-seed", "1", "--jobs", "1", "-q", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "| additive-s1-00 |" in result.output and (out / "bench-basin.md").is_file()
+    assert [r["target"] for r in load_runs(out / "basin-runs.jsonl").values()] == ["additive-s1-00"]
+    bad = CliRunner().invoke(cli, ["bench", "basin", "--sigma", "0.9", "-o", str(out)])
+    assert bad.exit_code == 2 and "--sigma" in bad.output and "Traceback" not in bad.output
+
+
 def test_pivot_marks_the_best_method_of_each_row():
     from gascar.bench.match import format_pivot
 

@@ -612,22 +612,40 @@ def oracle(target: BenchTarget, cache_dir: str | None = None) -> dict:
 
     analysed = load_target(target.path, cache_dir=cache_dir)
     obj = Objective(analysed, get_synth(target.synth))
-    specs, k = obj.space.specs, obj.n_synth_genes
-    base = np.zeros(obj.n_genes)
+    genome, fitness, reachable = oracle_genome(target, obj)
+    audio = obj.render(genome[None, :])[0]
+    return {"reachable": reachable, "lsd_db": judge(np.asarray(analysed.samples), audio, analysed.sample_rate)["lsd_db"],
+            "fitness": fitness, "detected_f0_hz": float(analysed.f0_hz) if analysed.pitched else None,
+            "f0_hz": float(target.f0_hz)}
+
+
+def oracle_genome(target: BenchTarget, objective) -> tuple[np.ndarray, float, bool]:
+    """The genome of :func:`oracle` in ``objective``'s match space (the target's own analysis).
+
+    Returns
+    -------
+    genome : ndarray, shape (n_genes,)
+        The target's synth genes, the pitch genes as near its true note as
+        they go (the best-scoring of the candidates that reach it, or of
+        all when none does) and the true note-off.
+    fitness : float
+        Its fitness.
+    reachable : bool
+        Whether the pitch genes reach the true note.
+    """
+    specs, k = objective.space.specs, objective.n_synth_genes
+    base = np.zeros(objective.n_genes)
     base[:k] = target.genome
     base[-1] = specs[-1].to_unit(INDOMAIN_HOLD_S)
-    genes, reached = obj.pitch_genes(target.f0_hz)  # each octave and fine tune, or the free frequency gene
+    genes, reached = objective.pitch_genes(target.f0_hz)  # each octave and fine tune, or the free frequency gene
     genomes = np.repeat(base[None, :], len(genes), axis=0)
     genomes[:, k : k + genes.shape[1]] = genes
     reachable = bool(reached.any())
     if reachable:
         genomes = genomes[reached]
-    fitness = obj(genomes)
+    fitness = objective(genomes)
     i = int(np.argmin(fitness))
-    audio = obj.render(genomes[i : i + 1])[0]
-    return {"reachable": bool(reachable), "lsd_db": judge(np.asarray(analysed.samples), audio, analysed.sample_rate)["lsd_db"],
-            "fitness": float(fitness[i]), "detected_f0_hz": float(analysed.f0_hz) if analysed.pitched else None,
-            "f0_hz": float(target.f0_hz)}
+    return genomes[i], float(fitness[i]), reachable
 
 
 def oracles(targets: list[BenchTarget], cache_dir: str | None = None) -> dict[str, dict]:

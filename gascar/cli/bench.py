@@ -168,13 +168,40 @@ def bench_defaults_command(synths, per_synth, seeds, budget, target_seed, jobs, 
     click.echo((out_dir / "bench-defaults.md").read_text(encoding="utf-8"))  # written with the machine line
 
 
+@bench_group.command("basin")
+@click.option("--synth", "synths", multiple=True, help="Synths that make the in-domain targets (default: all).")
+@click.option("--per-synth", default=4, show_default=True, type=click.IntRange(1, 1000), help="In-domain targets per synth.")
+@click.option("--sigma", "sigmas", multiple=True, type=click.FloatRange(0.0, 0.5),
+              help="Disturbance of the answer's genes, standard deviation in gene units (default: 0.01, 0.03, 0.1).")
+@click.option("--seeds", default=3, show_default=True, type=click.IntRange(1, 100), help="Disturbances per target and sigma.")
+@click.option("--budget", default=3000, show_default=True, type=click.IntRange(10, 10**7), help="Refinement evaluations per run.")
+@target_seed_option
+@click.option("--jobs", type=click.IntRange(1, 256), help="Runs in parallel (default: all cores).")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True,
+              help="Folder for basin-runs.jsonl and the table (reused to resume; in-domain targets shared with bench match).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def bench_basin_command(synths, per_synth, sigmas, seeds, budget, target_seed, jobs, out_dir, quiet) -> None:
+    """How near its answer a search must land for refinement to finish it.
+
+    Each in-domain target's own genes are disturbed (pitch genes kept) and
+    the default engine's CMA-ES refinement runs from there; the table gives
+    the judged distance before and after, and how often it came back
+    near-perfect. Resumes from OUTPUT/basin-runs.jsonl when interrupted.
+    """
+    from ..bench.basin import DEFAULT_SIGMAS, bench_basin
+
+    bench_basin(out_dir, synths=list(synths) or None, per_synth=per_synth, sigmas=sigmas or DEFAULT_SIGMAS, seeds=seeds,
+                budget=budget, n_jobs=jobs, target_seed=target_seed, progress=not quiet)
+    click.echo((out_dir / "bench-basin.md").read_text(encoding="utf-8"))  # written with the machine line
+
+
 @bench_group.command("all")
 @match_options
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True)
 @click.pass_context
 def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, target_seed, real_dir, real_synth, real_budgets, jobs,
                       quick, out_dir) -> None:
-    """Every benchmark, in order: render, fitness, batch, match, defaults."""
+    """Every benchmark, in order: render, fitness, batch, match, defaults, basin."""
     repeats = 3 if quick else 5
     ctx.invoke(bench_render_command, synths=(), voices=256, repeats=repeats, out_dir=out_dir)
     ctx.invoke(bench_fitness_command, synths=(), n_jobs_list=(), repeats=repeats, out_dir=out_dir)
@@ -185,3 +212,5 @@ def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, t
     cfg = _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick)
     ctx.invoke(bench_defaults_command, synths=synths, per_synth=cfg.per_synth, seeds=cfg.seeds,
                budget=1000 if quick else None, target_seed=target_seed, jobs=None, out_dir=out_dir, quiet=False)
+    ctx.invoke(bench_basin_command, synths=synths, per_synth=cfg.per_synth, sigmas=(), seeds=cfg.seeds,
+               budget=300 if quick else 3000, target_seed=target_seed, jobs=jobs, out_dir=out_dir, quiet=False)
