@@ -373,8 +373,7 @@ class Evolution:
         f_children = self._evaluate(evaluate, children) if children.shape[0] else np.zeros(0)
         genomes = np.concatenate([self.genomes[keep], children])
         fitness = np.concatenate([self.fitness[keep], f_children])
-        self._note(children, f_children)
-        self._set_population(genomes, fitness)
+        self._set_population(genomes, fitness)  # notes the children in the best and the hall of fame
 
     # -- restarts ---------------------------------------------------------------------------
     def _should_restart(self) -> bool:
