@@ -292,6 +292,9 @@ def test_basin_leaves_out_unreachable_targets_and_says_so(tmp_path, monkeypatch)
     table = bb.format_table([reached, {"target": wrong.name + "-low", "synth": "additive", "sigma": 0.01, "seed": 0,
                                        "budget": 50, "unreachable": True}])
     assert "Left out (unreachable" in table and "additive-00-low" in table
+    # Nothing reachable: a sentence, not empty tables.
+    only = bb.format_table([{"target": "x", "synth": "fm", "sigma": 0.01, "seed": 0, "budget": 50, "unreachable": True}])
+    assert only.startswith("No target whose note the pitch genes reach") and "| synth |" not in only and "x." in only
 
 
 def test_bench_basin_command_runs_held_out_targets_and_rejects_a_bad_sigma(tmp_path, monkeypatch):

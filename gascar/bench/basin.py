@@ -171,6 +171,9 @@ def format_table(records: list[dict], near_perfect_db: float = NEAR_PERFECT_DB) 
     """Per synth and disturbance: runs, judged LSD of the start and of the result (medians), share recovered."""
     runs = [r for r in records if not r.get("unreachable")]
     left_out = sorted({r["target"] for r in records if r.get("unreachable")})
+    note = (f"Left out (unreachable: the pitch genes do not reach the true note): {', '.join(left_out)}.\n" if left_out else "")
+    if not runs:
+        return "No target whose note the pitch genes reach: nothing to measure.\n" + note
     sigmas = sorted({r["sigma"] for r in runs})
     lines = ["| synth | targets | " + " | ".join(f"disturbed by {s:g}: start → refined dB (recovered)" for s in sigmas) + " |",
              "|---|---:|" + "---|" * len(sigmas)]
@@ -200,6 +203,4 @@ def format_table(records: list[dict], near_perfect_db: float = NEAR_PERFECT_DB) 
     lines += ["", f"Disturbance: Gaussian noise of that standard deviation (gene units) on every continuous synth gene "
               f"refinement searches and on the note-off (the pitch genes keep the answer's values); refined: CMA-ES, {budgets[-1]:,} evaluations; recovered: judged LSD at most "
               f"{near_perfect_db:g} dB."]
-    if left_out:
-        lines.append(f"Left out (unreachable: the pitch genes do not reach the true note): {', '.join(left_out)}.")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + note
