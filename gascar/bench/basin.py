@@ -60,6 +60,12 @@ def run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_d
         The run's record (start and result: fitness and judged measures);
         ``None`` for an unreachable target.
     """
+    with warnings.catch_warnings():  # librosa's and cma's notes, without changing the caller's filters
+        warnings.simplefilter("ignore")
+        return _run_basin(target, sigma, seed, budget, cache_dir)
+
+
+def _run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_dir: str | None) -> dict | None:
     from ..analysis import load_target
     from ..evolve import EvolutionConfig, GeneInfo
     from ..evolve.refine import Refiner
@@ -67,7 +73,6 @@ def run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_d
     from ..synths import get_synth
     from .judge import judge
 
-    warnings.simplefilter("ignore")
     analysed = load_target(target.path, cache_dir=cache_dir)
     obj = Objective(analysed, get_synth(target.synth))
     answer, answer_fitness, reachable = oracle_genome(target, obj)
