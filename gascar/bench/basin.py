@@ -8,10 +8,10 @@ that refinement searches, and the note-off gene, gets Gaussian noise of
 standard deviation ``sigma`` (gene units, clipped to [0, 1]); choices and
 switches keep their true values, and so do the pitch genes (a gene unit of
 the free frequency gene is 96 semitones, of the fine tune 2 semitones: the
-pitch's own tolerance is the benchmark's detune reference). The default engine's CMA-ES refinement (:class:`gascar.evolve.refine.Refiner`
-with the engine's initial step) then runs from there for ``budget``
-evaluations, and the start and the result are judged by the benchmark's
-judge.
+pitch's own tolerance is the benchmark's detune reference). The default
+engine's CMA-ES refinement (:class:`gascar.evolve.refine.Refiner` with the
+engine's initial step) then runs from there for ``budget`` evaluations,
+and the start and the result are judged by the benchmark's judge.
 
 A target that refinement recovers from large disturbances has a wide basin:
 the global search (GA, speciation, restarts) only has to land near it. One
