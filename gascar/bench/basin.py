@@ -27,7 +27,6 @@ interrupted benchmark resumes where it stopped.
 
 from __future__ import annotations
 
-import json
 import warnings
 import zlib
 from pathlib import Path
@@ -37,7 +36,7 @@ import numpy as np
 from .. import fileio
 from ..errors import BenchmarkError
 from . import report_text
-from .match import NEAR_PERFECT_DB, BenchTarget, load_runs, make_indomain_targets, oracle_genome
+from .match import NEAR_PERFECT_DB, BenchTarget, load_runs, make_indomain_targets, oracle_genome, record_runs
 
 TITLE = "Basins of in-domain answers (`gascar bench basin`)"
 #: Disturbances (standard deviation, gene units) measured by default.
@@ -67,7 +66,7 @@ def run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_d
 
 def _run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_dir: str | None) -> dict | None:
     from ..analysis import load_target
-    from ..evolve import EvolutionConfig, GeneInfo
+    from ..evolve import GeneInfo, get_engine
     from ..evolve.refine import Refiner
     from ..fitness import Objective
     from ..synths import get_synth
@@ -87,7 +86,7 @@ def _run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_
     start[disturbed] = np.clip(start[disturbed] + sigma * rng.standard_normal(int(disturbed.sum())), 0.0, 1.0)
     start_fitness = float(obj(start[None, :])[0])
     best, best_fitness, evaluations = start, start_fitness, 1
-    refiner = Refiner(start, start_fitness, genes, EvolutionConfig().refine_sigma, rng)
+    refiner = Refiner(start, start_fitness, genes, get_engine("gascar").refine_sigma, rng)
     while not refiner.done and evaluations + refiner.popsize <= budget:
         x = refiner.ask()
         f = obj(x)
@@ -115,6 +114,13 @@ def _run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_
     }
 
 
+def _run_or_mark(target: BenchTarget, sigma: float, seed: int, budget: int, cache_dir: str) -> dict:
+    """:func:`run_basin`'s record, or for an unreachable target a marker, so a resumed benchmark does not try it again."""
+    return run_basin(target, sigma, seed, budget, cache_dir) or {
+        "key": _key(target.name, sigma, seed, budget), "target": target.name, "synth": target.synth, "sigma": sigma,
+        "seed": seed, "budget": budget, "unreachable": True}
+
+
 def bench_basin(out_dir: Path, *, synths=None, per_synth: int = 4, sigmas=DEFAULT_SIGMAS, seeds: int = 3,
                 budget: int = DEFAULT_BUDGET, n_jobs: int | None = None, target_seed: int = 0, progress: bool = True) -> list[dict]:
     """Run (or resume) every disturbance of every reachable in-domain target; return the records.
@@ -136,11 +142,10 @@ def bench_basin(out_dir: Path, *, synths=None, per_synth: int = 4, sigmas=DEFAUL
     target_seed : int
         Seed of the in-domain targets: 0 is the benchmark's.
     """
-    import os
-
     from joblib import Parallel, delayed
     from tqdm import tqdm
 
+    from ..evolve.parallel import resolve_jobs
     from ..synths import list_synths
 
     sigmas = tuple(float(s) for s in sigmas)
@@ -156,16 +161,8 @@ def bench_basin(out_dir: Path, *, synths=None, per_synth: int = 4, sigmas=DEFAUL
     plan = [(t, s, k) for t in targets for s in sigmas for k in range(seeds)]
     todo = [p for p in plan if _key(p[0].name, p[1], p[2], budget) not in done]
     bar = tqdm(total=len(plan), initial=len(plan) - len(todo), desc="bench basin", unit="run", disable=not progress)
-    with open(runs_path, "a", encoding="utf-8") as fh:
-        jobs = Parallel(n_jobs=n_jobs or os.cpu_count() or 1, return_as="generator")(
-            delayed(run_basin)(t, s, k, budget, cache) for t, s, k in todo)
-        for (t, s, k), record in zip(todo, jobs):
-            # Unreachable targets leave a marker, so a resumed benchmark does not try them again.
-            done[_key(t.name, s, k, budget)] = record or {"key": _key(t.name, s, k, budget), "target": t.name, "synth": t.synth,
-                                                           "sigma": s, "seed": k, "budget": budget, "unreachable": True}
-            fh.write(json.dumps(done[_key(t.name, s, k, budget)]) + "\n")
-            fh.flush()
-            bar.update(1)
+    record_runs(runs_path, done, Parallel(n_jobs=resolve_jobs(n_jobs), return_as="generator")(
+        delayed(_run_or_mark)(t, s, k, budget, cache) for t, s, k in todo), bar)
     bar.close()
     records = [done[_key(t.name, s, k, budget)] for t, s, k in plan]
     fileio.write_text(out_dir / "bench-basin.md", report_text(TITLE, format_table(records)))
@@ -185,7 +182,7 @@ def format_table(records: list[dict], near_perfect_db: float = NEAR_PERFECT_DB) 
     groups: dict[str, list[dict]] = {}
     for r in runs:
         groups.setdefault(r["synth"], []).append(r)
-    for name in sorted(groups) + (["all"] if groups else []):
+    for name in sorted(groups) + ["all"]:
         rs = runs if name == "all" else groups[name]
         cells = []
         for s in sigmas:
@@ -204,7 +201,7 @@ def format_table(records: list[dict], near_perfect_db: float = NEAR_PERFECT_DB) 
             end = [r["lsd_db"] for r in at if r["sigma"] == s]
             cells.append(f"{sum(e <= near_perfect_db for e in end)}/{len(end)}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    budgets = sorted({r["budget"] for r in runs}) or [0]
+    budgets = sorted({r["budget"] for r in runs})
     lines += ["", f"Disturbance: Gaussian noise of that standard deviation (gene units) on every continuous synth gene "
               f"refinement searches and on the note-off (the pitch genes keep the answer's values); refined: CMA-ES, {budgets[-1]:,} evaluations; recovered: judged LSD at most "
               f"{near_perfect_db:g} dB."]

@@ -14,7 +14,6 @@ interrupted benchmark resumes where it stopped.
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 
 from .. import fileio
 from . import report_text
-from .match import NEAR_PERFECT_DB, BenchTarget, _q, load_runs, make_indomain_targets
+from .match import NEAR_PERFECT_DB, BenchTarget, _q, load_runs, make_indomain_targets, record_runs
 
 TITLE = "Default matches of in-domain sounds (`gascar bench defaults`)"
 
@@ -99,18 +98,12 @@ def bench_defaults(out_dir: Path, *, synths=None, per_synth: int = 4, seeds: int
     runs_path = out_dir / "defaults-runs.jsonl"
     done = load_runs(runs_path)
     plan = [(t, s) for t in targets for s in range(seeds)]
-    records = []
-    bar = tqdm(total=len(plan), desc="bench defaults", unit="match", disable=not progress)
-    with open(runs_path, "a", encoding="utf-8") as fh:
-        for t, s in plan:
-            key = _key(t.name, s, budget)
-            if key not in done:
-                done[key] = run_default_match(t, s, budget=budget, n_jobs=n_jobs)
-                fh.write(json.dumps(done[key]) + "\n")
-                fh.flush()
-            records.append(done[key])
-            bar.update(1)
+    todo = [(t, s) for t, s in plan if _key(t.name, s, budget) not in done]
+    bar = tqdm(total=len(plan), initial=len(plan) - len(todo), desc="bench defaults", unit="match", disable=not progress)
+    # One match at a time: each uses every worker itself.
+    record_runs(runs_path, done, (run_default_match(t, s, budget=budget, n_jobs=n_jobs) for t, s in todo), bar)
     bar.close()
+    records = [done[_key(t.name, s, budget)] for t, s in plan]
     fileio.write_text(out_dir / "bench-defaults.md", report_text(TITLE, format_table(records)))
     return records
 

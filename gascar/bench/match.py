@@ -493,6 +493,23 @@ def load_runs(path: Path) -> dict[str, dict]:
     return runs
 
 
+def record_runs(runs_path: Path, done: dict[str, dict], records: Iterable[dict], bar=None) -> None:
+    """Append each record to ``runs_path`` as it arrives (one JSON line, flushed) and into ``done`` by its ``key``.
+
+    ``records`` is usually a generator of runs being made, so an interrupted
+    benchmark keeps every run finished before the interruption
+    (:func:`load_runs` reads them back); ``bar`` (a tqdm bar) advances by one
+    per record.
+    """
+    with open(runs_path, "a", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            done[rec["key"]] = rec
+            if bar is not None:
+                bar.update(1)
+
+
 def run_bench(config: BenchConfig, *, progress: bool = True, readme: Path | None = None) -> list[dict]:
     """Run (or resume) the benchmark; write runs, table, JSON and plot (and ``readme``'s block, when given).
 
@@ -512,13 +529,8 @@ def run_bench(config: BenchConfig, *, progress: bool = True, readme: Path | None
     cache_dir = str(config.out_dir / "analysis-cache")
     bar = tqdm(total=len(specs), initial=len(specs) - len(todo), desc="bench match", unit="run", disable=not progress)
     if todo:
-        gen = Parallel(n_jobs=config.n_jobs, return_as="generator_unordered")(delayed(run_one)(s, cache_dir) for s in todo)
-        with open(runs_path, "a", encoding="utf-8") as fh:
-            for rec in gen:
-                fh.write(json.dumps(rec) + "\n")
-                fh.flush()
-                done[rec["key"]] = rec
-                bar.update(1)
+        record_runs(runs_path, done, Parallel(n_jobs=config.n_jobs, return_as="generator_unordered")(
+            delayed(run_one)(s, cache_dir) for s in todo), bar)
     bar.close()
     records = [done[s.key] for s in specs]
     rows = write_outputs(config, records, list({s.target.name: s.target for s in specs}.values()))

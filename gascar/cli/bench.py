@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -64,6 +63,7 @@ def bench_batch_command(out_dir, quick) -> None:
 def _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick,
                   real_budgets=(), target_seed=0):
     from ..bench.match import DEFAULT_METHODS, BenchConfig
+    from ..evolve.parallel import resolve_jobs
 
     if quick:
         cfg = BenchConfig(out_dir=out_dir, budgets=(1000,), seeds=1, per_synth=1, ablation_budgets=(1000,), real_budgets=None)
@@ -77,7 +77,7 @@ def _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, r
     cfg.per_synth = per_synth or cfg.per_synth
     cfg.real_dir = real_dir
     cfg.real_synth = real_synth
-    cfg.n_jobs = jobs or (os.cpu_count() or 1)
+    cfg.n_jobs = resolve_jobs(jobs)
     cfg.target_seed = target_seed
     if budgets and not quick:
         cfg.ablation_budgets = tuple(b for b in cfg.ablation_budgets if b in budgets) or (max(budgets),)
@@ -174,7 +174,7 @@ def bench_defaults_command(synths, per_synth, seeds, budget, target_seed, jobs, 
 @click.option("--sigma", "sigmas", multiple=True, type=click.FloatRange(0.0, 0.5),
               help="Disturbance of the answer's genes, standard deviation in gene units (default: 0.01, 0.03, 0.1).")
 @click.option("--seeds", default=3, show_default=True, type=click.IntRange(1, 100), help="Disturbances per target and sigma.")
-@click.option("--budget", default=3000, show_default=True, type=click.IntRange(10, 10**7), help="Refinement evaluations per run.")
+@click.option("--budget", type=click.IntRange(10, 10**7), help="Refinement evaluations per run (default: 3000).")
 @target_seed_option
 @click.option("--jobs", type=click.IntRange(1, 256), help="Runs in parallel (default: all cores).")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True,
@@ -188,10 +188,10 @@ def bench_basin_command(synths, per_synth, sigmas, seeds, budget, target_seed, j
     the judged distance before and after, and how often it came back
     near-perfect. Resumes from OUTPUT/basin-runs.jsonl when interrupted.
     """
-    from ..bench.basin import DEFAULT_SIGMAS, bench_basin
+    from ..bench.basin import DEFAULT_BUDGET, DEFAULT_SIGMAS, bench_basin
 
     bench_basin(out_dir, synths=list(synths) or None, per_synth=per_synth, sigmas=sigmas or DEFAULT_SIGMAS, seeds=seeds,
-                budget=budget, n_jobs=jobs, target_seed=target_seed, progress=not quiet)
+                budget=budget or DEFAULT_BUDGET, n_jobs=jobs, target_seed=target_seed, progress=not quiet)
     click.echo((out_dir / "bench-basin.md").read_text(encoding="utf-8"))  # written with the machine line
 
 
@@ -213,4 +213,4 @@ def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, t
     ctx.invoke(bench_defaults_command, synths=synths, per_synth=cfg.per_synth, seeds=cfg.seeds,
                budget=1000 if quick else None, target_seed=target_seed, jobs=None, out_dir=out_dir, quiet=False)
     ctx.invoke(bench_basin_command, synths=synths, per_synth=cfg.per_synth, sigmas=(), seeds=cfg.seeds,
-               budget=300 if quick else 3000, target_seed=target_seed, jobs=jobs, out_dir=out_dir, quiet=False)
+               budget=300 if quick else None, target_seed=target_seed, jobs=jobs, out_dir=out_dir, quiet=False)
