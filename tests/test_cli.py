@@ -98,3 +98,13 @@ def test_installed_console_script():
         pytest.skip("no .venv console script (run through make test)")
     out = subprocess.run([str(exe), "synths"], capture_output=True, text=True)
     assert out.returncode == 0 and "subtractive" in out.stdout
+
+
+@pytest.mark.parametrize("command", ["match", "batch"])
+def test_help_states_the_default_budget(command):
+    # The help text is written out (the CLI imports the engine lazily); it must follow the constant.
+    from gascar.matching import DEFAULT_BUDGET
+
+    result = run(command, "--help")
+    assert result.exit_code == 0, result.output
+    assert f"(default {DEFAULT_BUDGET})" in " ".join(result.output.split())

@@ -24,7 +24,7 @@ SHOW_FAILURES = 10
               help="Synth to match with; auto (default) shares each target's budget between all synths.")
 @click.option("--top", type=click.IntRange(1, 20), default=1, show_default=True,
               help="Write the N best presets per target that sound different.")
-@click.option("--budget", type=click.IntRange(min=1), metavar="EVALS", help="Objective evaluations per target (default 20000).")
+@click.option("--budget", type=click.IntRange(min=1), metavar="EVALS", help="Objective evaluations per target (default 30000).")
 @click.option("--time", "time_limit_s", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Stop each target after this wall time (results then depend on the machine's speed).")
 @engine_options

@@ -38,7 +38,7 @@ def _check_synth(ctx, param, value):
 @click.option("--top", type=click.IntRange(1, 20), default=1, show_default=True,
               help="Write the N best presets that sound different (bests of different species), each with its render.")
 @click.option("--budget", type=click.IntRange(min=1), metavar="EVALS",
-              help="Objective evaluations, all synths together (default 20000).")
+              help="Objective evaluations, all synths together (default 30000).")
 @click.option("--time", "time_limit_s", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Stop after this wall time (the result then depends on the machine's speed).")
 @engine_options
