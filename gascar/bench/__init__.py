@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import os
 import platform
+import warnings
 from pathlib import Path
 
 from .. import __version__
@@ -25,6 +27,17 @@ def machine_info() -> str:
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f"Measured {now} on {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"numpy {numpy.__version__}, GASCAR {__version__}.")
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence warnings (librosa's and cma's notes) inside a run, leaving the caller's filters as they were.
+
+    A context manager, and a decorator (``@quiet()``) for a whole run function.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def report_text(title: str, table: str) -> str:

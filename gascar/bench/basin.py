@@ -27,7 +27,6 @@ interrupted benchmark resumes where it stopped.
 
 from __future__ import annotations
 
-import warnings
 import zlib
 from pathlib import Path
 
@@ -35,7 +34,7 @@ import numpy as np
 
 from .. import fileio
 from ..errors import BenchmarkError
-from . import report_text
+from . import quiet, report_text
 from .match import NEAR_PERFECT_DB, BenchTarget, load_runs, make_indomain_targets, oracle_genome, record_runs
 
 TITLE = "Basins of in-domain answers (`gascar bench basin`)"
@@ -50,6 +49,7 @@ def _key(name: str, sigma: float, seed: int, budget: int) -> str:
     return f"{name}|{sigma:g}|{seed}|{budget}"
 
 
+@quiet()
 def run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_dir: str | None = None) -> dict | None:
     """Disturb ``target``'s answer by ``sigma``, refine it for ``budget`` evaluations and judge both.
 
@@ -59,12 +59,6 @@ def run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_d
         The run's record (start and result: fitness and judged measures);
         ``None`` for an unreachable target.
     """
-    with warnings.catch_warnings():  # librosa's and cma's notes, without changing the caller's filters
-        warnings.simplefilter("ignore")
-        return _run_basin(target, sigma, seed, budget, cache_dir)
-
-
-def _run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_dir: str | None) -> dict | None:
     from ..analysis import load_target
     from ..evolve import GeneInfo, get_engine
     from ..evolve.refine import Refiner
@@ -143,7 +137,6 @@ def bench_basin(out_dir: Path, *, synths=None, per_synth: int = 4, sigmas=DEFAUL
         Seed of the in-domain targets: 0 is the benchmark's.
     """
     from joblib import Parallel, delayed
-    from tqdm import tqdm
 
     from ..evolve.parallel import resolve_jobs
     from ..synths import list_synths
@@ -160,10 +153,9 @@ def bench_basin(out_dir: Path, *, synths=None, per_synth: int = 4, sigmas=DEFAUL
     done = load_runs(runs_path)
     plan = [(t, s, k) for t in targets for s in sigmas for k in range(seeds)]
     todo = [p for p in plan if _key(p[0].name, p[1], p[2], budget) not in done]
-    bar = tqdm(total=len(plan), initial=len(plan) - len(todo), desc="bench basin", unit="run", disable=not progress)
     record_runs(runs_path, done, Parallel(n_jobs=resolve_jobs(n_jobs), return_as="generator")(
-        delayed(_run_or_mark)(t, s, k, budget, cache) for t, s, k in todo), bar)
-    bar.close()
+        delayed(_run_or_mark)(t, s, k, budget, cache) for t, s, k in todo),
+        total=len(plan), pending=len(todo), desc="bench basin", unit="run", progress=progress)
     records = [done[_key(t.name, s, k, budget)] for t, s, k in plan]
     fileio.write_text(out_dir / "bench-basin.md", report_text(TITLE, format_table(records)))
     return records
@@ -201,8 +193,8 @@ def format_table(records: list[dict], near_perfect_db: float = NEAR_PERFECT_DB) 
             end = [r["lsd_db"] for r in at if r["sigma"] == s]
             cells.append(f"{sum(e <= near_perfect_db for e in end)}/{len(end)}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    budgets = sorted({r["budget"] for r in runs})
+    budget = max(r["budget"] for r in runs)
     lines += ["", f"Disturbance: Gaussian noise of that standard deviation (gene units) on every continuous synth gene "
-              f"refinement searches and on the note-off (the pitch genes keep the answer's values); refined: CMA-ES, {budgets[-1]:,} evaluations; recovered: judged LSD at most "
+              f"refinement searches and on the note-off (the pitch genes keep the answer's values); refined: CMA-ES, {budget:,} evaluations; recovered: judged LSD at most "
               f"{near_perfect_db:g} dB."]
     return "\n".join(lines) + "\n" + note

@@ -15,13 +15,12 @@ interrupted benchmark resumes where it stopped.
 from __future__ import annotations
 
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .. import fileio
-from . import report_text
+from . import quiet, report_text
 from .match import NEAR_PERFECT_DB, BenchTarget, _q, load_runs, make_indomain_targets, record_runs
 
 TITLE = "Default matches of in-domain sounds (`gascar bench defaults`)"
@@ -46,8 +45,7 @@ def run_default_match(target: BenchTarget, seed: int, *, budget: int | None = No
 
     budget = budget or DEFAULT_BUDGET
     t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         result = match(target.path, budget=budget, seed=seed, n_jobs=n_jobs, handle_signals=False)
     seconds = time.perf_counter() - t0
     analysed = load_target(target.path)  # the match's own analysis, from the cache
@@ -86,8 +84,6 @@ def bench_defaults(out_dir: Path, *, synths=None, per_synth: int = 4, seeds: int
         Seed of the in-domain targets: 0 is the benchmark's, others give
         held-out sounds (see :func:`gascar.bench.match.make_indomain_targets`).
     """
-    from tqdm import tqdm
-
     from ..matching import DEFAULT_BUDGET
     from ..synths import list_synths
 
@@ -99,10 +95,9 @@ def bench_defaults(out_dir: Path, *, synths=None, per_synth: int = 4, seeds: int
     done = load_runs(runs_path)
     plan = [(t, s) for t in targets for s in range(seeds)]
     todo = [(t, s) for t, s in plan if _key(t.name, s, budget) not in done]
-    bar = tqdm(total=len(plan), initial=len(plan) - len(todo), desc="bench defaults", unit="match", disable=not progress)
     # One match at a time: each uses every worker itself.
-    record_runs(runs_path, done, (run_default_match(t, s, budget=budget, n_jobs=n_jobs) for t, s in todo), bar)
-    bar.close()
+    record_runs(runs_path, done, (run_default_match(t, s, budget=budget, n_jobs=n_jobs) for t, s in todo),
+                total=len(plan), pending=len(todo), desc="bench defaults", unit="match", progress=progress)
     records = [done[_key(t.name, s, budget)] for t, s in plan]
     fileio.write_text(out_dir / "bench-defaults.md", report_text(TITLE, format_table(records)))
     return records

@@ -42,6 +42,7 @@ import numpy as np
 
 from .. import fileio
 from ..errors import BenchmarkError
+from . import quiet
 from .judge import judge
 
 ALL_METHODS = ("gascar", "ga", "gascar-nospec", "gascar-spec", "gascar-minimal", "gascar-norefine", "gascar-norestart",
@@ -312,6 +313,7 @@ def _run_seed(spec: RunSpec) -> int:
     return int.from_bytes(h[:4], "little") ^ (spec.seed * 0x9E3779B1 % 2**32)
 
 
+@quiet()
 def run_one(spec: RunSpec, cache_dir: str | None = None) -> dict:
     """Run one method on one target with one budget and seed; judge the result.
 
@@ -325,7 +327,6 @@ def run_one(spec: RunSpec, cache_dir: str | None = None) -> dict:
     from ..memory import keep_buffers
     from ..synths import get_synth
 
-    warnings.simplefilter("ignore")
     keep_buffers()  # every method evaluates with the same allocator settings
     target = load_target(spec.target.path, cache_dir=cache_dir)
     objective = Objective(target, get_synth(spec.synth))
@@ -493,21 +494,25 @@ def load_runs(path: Path) -> dict[str, dict]:
     return runs
 
 
-def record_runs(runs_path: Path, done: dict[str, dict], records: Iterable[dict], bar=None) -> None:
+def record_runs(runs_path: Path, done: dict[str, dict], records: Iterable[dict], *, total: int, pending: int,
+                desc: str, unit: str, progress: bool = True) -> None:
     """Append each record to ``runs_path`` as it arrives (one JSON line, flushed) and into ``done`` by its ``key``.
 
-    ``records`` is usually a generator of runs being made, so an interrupted
-    benchmark keeps every run finished before the interruption
-    (:func:`load_runs` reads them back); ``bar`` (a tqdm bar) advances by one
-    per record.
+    ``records`` is usually a generator of the ``pending`` runs still to make
+    out of a plan of ``total``, so an interrupted benchmark keeps every run
+    finished before the interruption (:func:`load_runs` reads them back). A
+    progress bar (``desc``, ``unit``; off without ``progress``) starts at the
+    runs already done and advances by one per record.
     """
-    with open(runs_path, "a", encoding="utf-8") as fh:
+    from tqdm import tqdm
+
+    with tqdm(total=total, initial=total - pending, desc=desc, unit=unit, disable=not progress) as bar, \
+            open(runs_path, "a", encoding="utf-8") as fh:
         for rec in records:
             fh.write(json.dumps(rec) + "\n")
             fh.flush()
             done[rec["key"]] = rec
-            if bar is not None:
-                bar.update(1)
+            bar.update(1)
 
 
 def run_bench(config: BenchConfig, *, progress: bool = True, readme: Path | None = None) -> list[dict]:
@@ -519,7 +524,6 @@ def run_bench(config: BenchConfig, *, progress: bool = True, readme: Path | None
         Every run record of the plan.
     """
     from joblib import Parallel, delayed
-    from tqdm import tqdm
 
     config.out_dir.mkdir(parents=True, exist_ok=True)
     specs = plan(config)
@@ -527,11 +531,9 @@ def run_bench(config: BenchConfig, *, progress: bool = True, readme: Path | None
     done = load_runs(runs_path)
     todo = [s for s in specs if s.key not in done]
     cache_dir = str(config.out_dir / "analysis-cache")
-    bar = tqdm(total=len(specs), initial=len(specs) - len(todo), desc="bench match", unit="run", disable=not progress)
-    if todo:
-        record_runs(runs_path, done, Parallel(n_jobs=config.n_jobs, return_as="generator_unordered")(
-            delayed(run_one)(s, cache_dir) for s in todo), bar)
-    bar.close()
+    runs = Parallel(n_jobs=config.n_jobs, return_as="generator_unordered")(
+        delayed(run_one)(s, cache_dir) for s in todo) if todo else ()
+    record_runs(runs_path, done, runs, total=len(specs), pending=len(todo), desc="bench match", unit="run", progress=progress)
     records = [done[s.key] for s in specs]
     rows = write_outputs(config, records, list({s.target.name: s.target for s in specs}.values()))
     if readme is not None:
