@@ -15,7 +15,9 @@ The format (``"format": "gascar-preset"``, ``"version": 1``)::
     }
 
 ``render`` may give ``"note": "A4"`` instead of ``"f0_hz"``. ``hold_s`` (the
-note-off time) defaults to ``duration_s``. ``match`` is present when the
+note-off time) defaults to ``duration_s``; ``velocity`` (MIDI 1 .. 127, for
+synths that respond to it) defaults to 100 and is written only when it
+differs, so presets of earlier versions read unchanged. ``match`` is present when the
 preset came out of a match. Parameters are physical values (labels for
 choices), never genes, so presets survive changes of a synth's ranges.
 """
@@ -34,13 +36,14 @@ import numpy as np
 from . import fileio
 from .errors import GascarError, ParameterError, PresetError
 from .synths import get_synth
+from .synths.base import DEFAULT_VELOCITY
 
 FORMAT = "gascar-preset"
 VERSION = 1
 
 _TOP_KEYS = {"format", "version", "name", "description", "synth", "synth_version", "params", "render", "match"}
 _REQUIRED = ("format", "version", "synth", "params", "render")
-_RENDER_KEYS = {"f0_hz", "note", "duration_s", "hold_s", "sample_rate"}
+_RENDER_KEYS = {"f0_hz", "note", "duration_s", "hold_s", "sample_rate", "velocity"}
 _MATCH_KEYS = {
     "target", "target_sha256", "fitness", "components", "metric", "weights", "budget", "evaluations",
     "seed", "gascar_version", "created", "seconds", "species", "rank",
@@ -80,12 +83,15 @@ class RenderSettings:
         Note-off time (the release follows); ``None`` holds to the end.
     sample_rate : int
         Samples per second.
+    velocity : int
+        MIDI note-on velocity, 1 .. 127 (synths that ignore velocity ignore it).
     """
 
     f0_hz: float = 261.6255653005986
     duration_s: float = 1.5
     hold_s: float | None = None
     sample_rate: int = 22050
+    velocity: int = DEFAULT_VELOCITY
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.f0_hz) and 1.0 <= self.f0_hz <= 20000.0):
@@ -96,6 +102,8 @@ class RenderSettings:
             raise ParameterError(f"hold_s must be a non-negative number of seconds, got {self.hold_s!r}")
         if not (isinstance(self.sample_rate, int) and 8000 <= self.sample_rate <= 192000):
             raise ParameterError(f"sample_rate must be a whole number within 8000 .. 192000 Hz, got {self.sample_rate!r}")
+        if isinstance(self.velocity, bool) or not isinstance(self.velocity, int) or not 1 <= self.velocity <= 127:
+            raise ParameterError(f"velocity must be a whole number within 1 .. 127, got {self.velocity!r}")
 
     @property
     def n_samples(self) -> int:
@@ -106,6 +114,8 @@ class RenderSettings:
         if self.hold_s is not None:
             d["hold_s"] = float(self.hold_s)
         d["sample_rate"] = int(self.sample_rate)
+        if self.velocity != DEFAULT_VELOCITY:
+            d["velocity"] = int(self.velocity)
         return d
 
     @classmethod
@@ -131,6 +141,11 @@ class RenderSettings:
                 if isinstance(sr, bool) or not isinstance(sr, int):
                     raise PresetError(f'"render.sample_rate" must be a whole number of Hz, got {sr!r}')
                 kwargs["sample_rate"] = sr
+            if "velocity" in d:
+                v = d["velocity"]
+                if isinstance(v, bool) or not isinstance(v, int):
+                    raise PresetError(f'"render.velocity" must be a whole number 1 .. 127, got {v!r}')
+                kwargs["velocity"] = v
             return cls(**kwargs)
         except ParameterError as exc:
             raise PresetError(f'"render": {exc.message}') from None
@@ -213,7 +228,7 @@ class Preset:
         """
         r = self.render
         return get_synth(self.synth).render_physical(
-            self.physical(), r.f0_hz, r.n_samples, r.sample_rate, hold_s=r.hold_s
+            self.physical(), r.f0_hz, r.n_samples, r.sample_rate, hold_s=r.hold_s, velocity=r.velocity
         )[0]
 
     # -- JSON ----------------------------------------------------------------------

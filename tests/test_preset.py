@@ -110,3 +110,34 @@ def test_shipped_presets_load_and_render():
         assert x.dtype == np.float32 and np.all(np.isfinite(x))
         assert np.sqrt(np.mean(x**2)) > 1e-3, f"{f.name} renders silence"
     assert seen <= set(list_synths())
+
+
+def test_velocity_round_trips_and_is_written_only_when_not_default():
+    from gascar.preset import DEFAULT_VELOCITY
+
+    p = default_preset(render=RenderSettings(f0_hz=220.0, duration_s=0.2, velocity=40))
+    d = p.to_dict()
+    assert d["render"]["velocity"] == 40
+    assert Preset.from_dict(d).render.velocity == 40
+    plain = default_preset(render=RenderSettings(f0_hz=220.0, duration_s=0.2)).to_dict()
+    assert "velocity" not in plain["render"]
+    assert Preset.from_dict(plain).render.velocity == DEFAULT_VELOCITY
+
+
+@pytest.mark.parametrize("bad", [0, 128, 64.5, True, "loud"])
+def test_bad_velocity_is_a_preset_error(bad):
+    d = default_preset(render=RenderSettings(f0_hz=220.0, duration_s=0.2)).to_dict()
+    d["render"]["velocity"] = bad
+    with pytest.raises(PresetError, match="velocity"):
+        Preset.from_dict(d)
+
+
+def test_synths_that_ignore_velocity_render_the_same_at_every_velocity():
+    from gascar.synths import get_synth
+
+    synth = get_synth("subtractive")
+    g = np.full((1, synth.n_genes), 0.4)
+    a = synth.render(g, 220.0, 2000, 22050, velocity=20)
+    b = synth.render(g, 220.0, 2000, 22050, velocity=127)
+    assert not synth.responds_to_velocity
+    np.testing.assert_array_equal(a, b)

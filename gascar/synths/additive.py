@@ -52,7 +52,7 @@ class Additive(Synth):
     description = "Partial bank (48, stiff-string inharmonicity, tilt, odd/even, two resonant peaks, per-partial decay) plus filtered noise."
     params = PARAMS
 
-    def _render(self, p, f0_hz, n_samples, sample_rate, hold_s):
+    def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
         p = dsp.clip_params(p, _BOUNDS)
         n = len(f0_hz)
         out = np.empty((n, n_samples), dtype=np.float32)

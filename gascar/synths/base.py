@@ -18,6 +18,8 @@ from ..jit import first_use
 from ..params import ParamSpace
 
 _REGISTRY: dict[str, type[Synth]] = {}
+#: MIDI velocity of a note when none is given (a firm, not full, strike).
+DEFAULT_VELOCITY = 100
 
 
 def register(cls: type[Synth]) -> type[Synth]:
@@ -40,6 +42,9 @@ class Synth:
     version: ClassVar[int] = 1
     description: ClassVar[str] = ""
     params: ClassVar[ParamSpace]
+    #: Whether the note's velocity changes the sound; synths that ignore it
+    #: render the same audio at every velocity.
+    responds_to_velocity: ClassVar[bool] = False
 
     @property
     def n_genes(self) -> int:
@@ -61,6 +66,7 @@ class Synth:
         sample_rate: int,
         *,
         hold_s: float | np.ndarray | None = None,
+        velocity: float | np.ndarray | None = None,
     ) -> np.ndarray:
         """Render a batch of genomes.
 
@@ -76,13 +82,17 @@ class Synth:
             Samples per second.
         hold_s : float or ndarray, shape (n_individuals,), optional
             Note-off time; the release follows it. Default: the whole render.
+        velocity : float or ndarray, shape (n_individuals,), optional
+            MIDI note-on velocity, 1 .. 127. Default: :data:`DEFAULT_VELOCITY`.
+            Ignored by synths that do not respond to velocity.
 
         Returns
         -------
         ndarray, shape (n_individuals, n_samples), float32
             Audio in [-1, 1].
         """
-        return self.render_physical(self.params.to_physical(genomes), f0_hz, n_samples, sample_rate, hold_s=hold_s)
+        return self.render_physical(self.params.to_physical(genomes), f0_hz, n_samples, sample_rate, hold_s=hold_s,
+                                    velocity=velocity)
 
     def render_physical(
         self,
@@ -92,6 +102,7 @@ class Synth:
         sample_rate: int,
         *,
         hold_s: float | np.ndarray | None = None,
+        velocity: float | np.ndarray | None = None,
     ) -> np.ndarray:
         """Render from physical parameter values (as presets store them).
 
@@ -100,7 +111,7 @@ class Synth:
         physical
             Every parameter name mapped to a scalar or an ``(n_individuals,)``
             array (bin indices for choices).
-        f0_hz, n_samples, sample_rate, hold_s
+        f0_hz, n_samples, sample_rate, hold_s, velocity
             As in :meth:`render`.
 
         Returns
@@ -111,7 +122,8 @@ class Synth:
         if missing:
             raise SynthError(f"synth {self.name!r}: missing parameters {', '.join(missing)}")
         cols = {k: np.atleast_1d(np.asarray(physical[k], dtype=np.float64)) for k in self.params.names}
-        n = max([len(c) for c in cols.values()] + [np.size(f0_hz), np.size(hold_s) if hold_s is not None else 1])
+        n = max([len(c) for c in cols.values()] + [np.size(f0_hz), np.size(hold_s) if hold_s is not None else 1,
+                                                    np.size(velocity) if velocity is not None else 1])
         cols = {k: np.broadcast_to(c, (n,)) for k, c in cols.items()}
         n_samples = int(n_samples)
         sample_rate = int(sample_rate)
@@ -129,8 +141,11 @@ class Synth:
             hold = np.broadcast_to(np.asarray(hold_s, dtype=np.float64), (n,)).copy()
             if not np.all(np.isfinite(hold)) or np.any(hold < 0):
                 raise SynthError(f"hold_s must be non-negative and finite, got {hold_s!r}")
+        vel = np.broadcast_to(np.asarray(DEFAULT_VELOCITY if velocity is None else velocity, dtype=np.float64), (n,)).copy()
+        if not np.all(np.isfinite(vel)) or np.any(vel < 1) or np.any(vel > 127):
+            raise SynthError(f"velocity must be within 1 .. 127, got {velocity!r}")
         with first_use("synth:" + self.name):
-            out = self._render(cols, f0, n_samples, sample_rate, hold)
+            out = self._render(cols, f0, n_samples, sample_rate, hold, vel)
         out = np.nan_to_num(np.asarray(out, dtype=np.float32), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         np.clip(out, -1.0, 1.0, out=out)
         return out
@@ -142,6 +157,7 @@ class Synth:
         n_samples: int,
         sample_rate: int,
         hold_s: np.ndarray,
+        velocity: np.ndarray,
     ) -> np.ndarray:
         """Render ``(n, n_samples)`` audio from validated physical arrays.
 
@@ -149,7 +165,7 @@ class Synth:
         ----------
         p
             Parameter name to float64 array ``(n,)`` (read-only views).
-        f0_hz, hold_s : ndarray, shape (n,)
+        f0_hz, hold_s, velocity : ndarray, shape (n,)
         n_samples, sample_rate : int
         """
         raise NotImplementedError

@@ -99,7 +99,7 @@ class FM(Synth):
     description = "Four sine operators (ratio, level, ADSR each) in ten algorithms, feedback on operator 4."
     params = PARAMS
 
-    def _render(self, p, f0_hz, n_samples, sample_rate, hold_s):
+    def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
         p = dsp.clip_params(p, _BOUNDS)
         n = len(f0_hz)
         ks = range(1, dsp.N_OPERATORS + 1)

@@ -115,7 +115,7 @@ class Modular(Synth):
     description = "Oscillators, FM, wavetable, partials and noise, filter, LFO, pitch envelope, drive, EQ: each module with an on/off gene."
     params = PARAMS
 
-    def _render(self, p, f0_hz, n_samples, sample_rate, hold_s):
+    def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
         p = dsp.clip_params(p, _BOUNDS)
         n = len(f0_hz)
         out = np.empty((n, n_samples), dtype=np.float32)

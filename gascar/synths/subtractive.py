@@ -55,7 +55,7 @@ class Subtractive(Synth):
     description = "Two band-limited oscillators and noise through a resonant filter with its own envelope; amp envelope, LFO, drive."
     params = PARAMS
 
-    def _render(self, p, f0_hz, n_samples, sample_rate, hold_s):
+    def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
         p = dsp.clip_params(p, _BOUNDS)
         n = len(f0_hz)
         P = np.ascontiguousarray(np.stack([p[name] for name in dsp.SUBTRACTIVE_COLUMNS], axis=1))

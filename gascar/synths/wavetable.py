@@ -48,7 +48,7 @@ class Wavetable(Synth):
     description = "Band-limited wavetable oscillator (8 frames, envelope- and LFO-scanned, unison), resonant filter, envelopes."
     params = PARAMS
 
-    def _render(self, p, f0_hz, n_samples, sample_rate, hold_s):
+    def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
         p = dsp.clip_params(p, _BOUNDS)
         n = len(f0_hz)
         P = np.ascontiguousarray(np.stack([p[name] for name in dsp.WAVETABLE_COLUMNS], axis=1))
