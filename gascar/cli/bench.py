@@ -125,8 +125,10 @@ def match_options(f):
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True,
               help="Folder for runs.jsonl, the table, the JSON and the plot (reused to resume).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-@click.option("--readme", "readme", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
-              help="Also rewrite the benchmark block of FILE (between its gascar bench match markers) with the tables.")
+@click.option("--readme", "readme", type=click.Path(path_type=Path, dir_okay=False), metavar="[FILE]",
+              is_flag=False, flag_value=Path("docs/benchmarks.md"),
+              help="Also rewrite the benchmark block of FILE (between its gascar bench match markers) with the tables; "
+                   "--readme alone rewrites docs/benchmarks.md.")
 def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, target_seed, real_dir, real_synth, real_budgets, jobs,
                         quick, out_dir, quiet, readme=None) -> None:
     """Match quality per evaluation budget: every method on the same objective, judged fairly.
