@@ -452,7 +452,7 @@ class Objective:
     def render_settings(self, genome: np.ndarray) -> RenderSettings:
         """Render settings that reproduce what was scored for ``genome`` ``(n_genes,)``."""
         g = self.space.check_genomes(np.asarray(genome)[None, :])
-        return RenderSettings(f0_hz=float(self._f0_hz(g)[0]),
+        return RenderSettings(f0_hz=float(self.synth.played_f0_hz(self._f0_hz(g))[0]),
                               duration_s=self.n_samples / self.sample_rate, hold_s=float(self._note_off_s(g)[0]),
                               sample_rate=self.sample_rate)
 

@@ -363,14 +363,14 @@ def _load_target(path, analysis_options: Mapping):
 
 
 def _synth_names(synth: str) -> list[str]:
-    from .synths import get_synth, list_synths
+    from .synths import auto_synths, get_synth
 
     if synth == "auto":
-        names = list_synths()
+        names = auto_synths()
         if not names:
             raise EvolutionError("no synths are registered")
         return names
-    get_synth(synth)  # SynthError for unknown names
+    get_synth(synth).require()  # SynthError for unknown names and missing engines
     return [synth]
 
 
@@ -607,8 +607,12 @@ def _differs(ev: Evolution, name: str, genome: np.ndarray, picked: list, *, stri
 
 
 def write_results(result: MatchResult, picks: list, objectives: Mapping, outputs: MatchOutputs) -> list[Path]:
-    """Write the top presets and their renders; return the paths written."""
+    """Write the top presets, their files in their synth's own format (dx7: .syx) and renders; return the paths written.
+
+    With several presets, those of the dx7 synth also go into one bank, ``<stem>.bank.syx``.
+    """
     from .audio import write_audio
+    from .export import write_native, write_native_bank
 
     files = []
     presets = [result.preset, *result.others]
@@ -616,10 +620,17 @@ def write_results(result: MatchResult, picks: list, objectives: Mapping, outputs
         p = outputs.preset_path(rank)
         if p is not None:
             files.append(preset.save(p))
+            native = write_native(preset, p)
+            if native is not None:
+                files.append(native)
         r = outputs.render_path(rank)
         if r is not None:
             obj = objectives[name]
             audio = np.asarray(obj.render(genome[None, :]))[0]
             sr = int(getattr(obj.target, "sample_rate", preset.render.sample_rate))
             files.append(write_audio(r, audio, sr))
+    if outputs.top > 1 and outputs.preset is not None:
+        bank = write_native_bank(presets[: outputs.top], outputs.preset_path(1))
+        if bank is not None:
+            files.append(bank)
     return files

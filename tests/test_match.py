@@ -18,7 +18,7 @@ import soundfile as sf
 import gascar.matching as gm
 from gascar.errors import EvolutionError
 from gascar.preset import Preset, RenderSettings
-from gascar.synths import get_synth, list_synths
+from gascar.synths import auto_synths, get_synth
 
 SR = 22050
 F0 = 220.0
@@ -110,7 +110,7 @@ def test_match_single_synth_writes_preset_render_and_top(standin, target_wav, tm
 
 def test_auto_spends_the_budget_by_successive_halving(standin, target_wav):
     result = gm.match(target_wav, synth="auto", budget=900, seed=2, n_jobs=1, handle_signals=False)
-    names = list_synths()
+    names = auto_synths()
     assert set(result.standings) == set(names)
     assert result.evaluations <= 900
     per_synth = {}

@@ -19,7 +19,7 @@ from .. import __version__
 from ..errors import GascarError
 
 #: Command modules, imported in this order when the CLI starts.
-COMMAND_MODULES = ("synths", "render", "compare", "match", "batch", "report", "bench")
+COMMAND_MODULES = ("synths", "render", "export", "compare", "match", "batch", "report", "bench")
 
 EXIT_USAGE = 2
 

@@ -140,6 +140,10 @@ def _summary(result) -> None:
     pitch = result.pitch_advice()
     if pitch:
         echo(pitch)
+    if result.synth == "dx7":
+        from ..synths.dx7 import pitch_line
+
+        echo(pitch_line(result.preset.render.f0_hz, result.analysis.get("f0_hz")))
     if len(result.standings) > 1:
         echo("synths: " + ", ".join(f"{k} {v:.4g}" for k, v in sorted(result.standings.items(), key=lambda kv: kv[1])))
     echo(f"{result.evaluations} evaluations in {result.seconds:.1f} s, seed {result.seed}, stopped: {status}")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import importlib
 
-from .base import Synth, get_synth, list_synths, register
+from .base import Synth, auto_synths, get_synth, list_synths, register
 
 #: Canonical order of the built-in synths (modules of this package).
 SYNTH_ORDER = ("subtractive", "fm", "additive", "wavetable", "modular")
+#: Synths on optional engines, listed after the built-in ones. Their modules import without the engine
+#: (it is imported on first render), so listing synths stays fast and works without the extra installed.
+EXTRA_SYNTHS = ("dx7",)
 
 _loaded = False
 
@@ -17,9 +20,9 @@ def _load_all() -> None:
     global _loaded
     if _loaded:
         return
-    for name in SYNTH_ORDER:
+    for name in SYNTH_ORDER + EXTRA_SYNTHS:
         importlib.import_module(f"{__name__}.{name}")
     _loaded = True
 
 
-__all__ = ["Synth", "SYNTH_ORDER", "get_synth", "list_synths", "register"]
+__all__ = ["Synth", "SYNTH_ORDER", "EXTRA_SYNTHS", "auto_synths", "get_synth", "list_synths", "register"]

@@ -45,6 +45,8 @@ class Synth:
     #: Whether the note's velocity changes the sound; synths that ignore it
     #: render the same audio at every velocity.
     responds_to_velocity: ClassVar[bool] = False
+    #: Whether ``--synth auto`` tries this synth (when it can render here, see :meth:`require`).
+    in_auto: ClassVar[bool] = True
 
     @property
     def n_genes(self) -> int:
@@ -57,6 +59,19 @@ class Synth:
     def __reduce__(self):
         # Synths are stateless: pickling by name keeps worker payloads tiny.
         return (get_synth, (self.name,))
+
+    def require(self) -> None:
+        """Raise :class:`SynthError`, naming what to install, if this synth cannot render here.
+
+        The numpy synths always can; a synth on an optional engine (dx7) checks that it is installed.
+        """
+
+    def played_f0_hz(self, f0_hz: np.ndarray) -> np.ndarray:
+        """The pitch a render at ``f0_hz`` sounds, shape kept: ``f0_hz`` itself, or the nearest note a synth plays.
+
+        Presets store it, so they name what the synth plays (the dx7 synth plays MIDI notes).
+        """
+        return np.asarray(f0_hz, dtype=np.float64)
 
     def render(
         self,
@@ -195,3 +210,18 @@ def list_synths() -> list[str]:
     _load_all()
     known = [n for n in SYNTH_ORDER if n in _REGISTRY]
     return known + sorted(set(_REGISTRY) - set(known))
+
+
+def auto_synths() -> list[str]:
+    """Names of the synths ``--synth auto`` tries: those that say so (``in_auto``) and can render here."""
+    names = []
+    for name in list_synths():
+        synth = get_synth(name)
+        if not synth.in_auto:
+            continue
+        try:
+            synth.require()
+        except SynthError:
+            continue
+        names.append(name)
+    return names
