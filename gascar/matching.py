@@ -609,7 +609,7 @@ def _differs(ev: Evolution, name: str, genome: np.ndarray, picked: list, *, stri
 def write_results(result: MatchResult, picks: list, objectives: Mapping, outputs: MatchOutputs) -> list[Path]:
     """Write the top presets, their files in their synth's own format (dx7: .syx) and renders; return the paths written.
 
-    With several presets, those of the dx7 synth also go into one bank, ``<stem>.bank.syx``.
+    The dx7 presets also go into one 32-voice bank, ``<stem>.bank.syx`` (the file Dexed's cartridge manager loads).
     """
     from .audio import write_audio
     from .export import write_native, write_native_bank
@@ -629,7 +629,7 @@ def write_results(result: MatchResult, picks: list, objectives: Mapping, outputs
             audio = np.asarray(obj.render(genome[None, :]))[0]
             sr = int(getattr(obj.target, "sample_rate", preset.render.sample_rate))
             files.append(write_audio(r, audio, sr))
-    if outputs.top > 1 and outputs.preset is not None:
+    if outputs.preset is not None:
         bank = write_native_bank(presets[: outputs.top], outputs.preset_path(1))
         if bank is not None:
             files.append(bank)

@@ -199,7 +199,7 @@ def test_only_dx7_presets_export_to_syx(tmp_path):
     fm = Preset("fm", get_synth("fm").params.values_to_json(get_synth("fm").params.default_physical()))
     path = tmp_path / "fm.preset.json"
     fm.save(path)
-    assert write_native(fm, path) is None and write_native_bank([fm, fm], path) is None
+    assert write_native(fm, path) is None and write_native_bank([fm], path) is None
     result = CliRunner().invoke(cli, ["export", str(path), "--syx", str(tmp_path / "fm.syx")])
     assert result.exit_code == 2 and "only dx7 presets" in result.output
 
@@ -256,6 +256,9 @@ def test_export_and_render_commands(tmp_path):
     result = runner.invoke(cli, ["export", str(path), "--syx", str(tmp_path / "out.syx")])
     assert result.exit_code == 0, result.output
     assert load_preset(tmp_path / "out.syx").params == presets[0].params
+    result = runner.invoke(cli, ["export", str(path), "--bank", str(tmp_path / "cart.syx")])
+    assert result.exit_code == 0 and (tmp_path / "cart.syx").stat().st_size == 4104
+    assert load_preset(tmp_path / "cart.syx", voice=1).params == presets[0].params
     result = runner.invoke(cli, ["export", str(path)])
     assert result.exit_code == 2 and "--syx" in result.output
     result = runner.invoke(cli, ["render", str(tmp_path / "out.syx"), "--note", "A3", "--duration", "0.5", "--hold", "0.3"])

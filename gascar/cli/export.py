@@ -17,6 +17,7 @@ class ExportOptions:
     preset: Path
     voice: int | None = None
     syx: Path | None = None
+    bank: Path | None = None
 
 
 def export_preset(opts: ExportOptions) -> list[Path]:
@@ -29,6 +30,10 @@ def export_preset(opts: ExportOptions) -> list[Path]:
         from ..export import syx
 
         written.append(syx.write_voice(opts.syx, preset))
+    if opts.bank is not None:
+        from ..export import syx
+
+        written.append(syx.write_bank(opts.bank, [preset]))
     return written
 
 
@@ -36,12 +41,15 @@ def export_preset(opts: ExportOptions) -> list[Path]:
 @click.argument("preset", type=click.Path(path_type=Path))
 @click.option("--syx", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT.syx",
               help="Write a dx7 preset as a DX7 single-voice sysex file (163 bytes) that Dexed and DX7s load.")
+@click.option("--bank", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT.syx",
+              help="Write a dx7 preset as voice 1 of a 32-voice DX7 bank (4104 bytes), the file Dexed's cartridge "
+                   "manager loads.")
 @click.option("--voice", type=click.IntRange(1, 32), metavar="K", help="Voice K of a DX7 .syx bank given as PRESET.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not list the files written.")
-def export_command(preset, syx, voice, quiet) -> None:
+def export_command(preset, syx, bank, voice, quiet) -> None:
     """Write PRESET (a preset JSON file, or a .syx voice) in another program's format."""
-    if syx is None:
-        raise click.UsageError("choose a format: --syx OUT.syx")
-    for path in export_preset(ExportOptions(preset=preset, voice=voice, syx=syx)):
+    if syx is None and bank is None:
+        raise click.UsageError("choose a format: --syx OUT.syx or --bank OUT.syx")
+    for path in export_preset(ExportOptions(preset=preset, voice=voice, syx=syx, bank=bank)):
         if not quiet:
             click.echo(str(path))

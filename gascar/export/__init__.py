@@ -102,12 +102,14 @@ def write_native_bank(presets: Sequence, preset_path: str | os.PathLike) -> Path
     """Write the dx7 presets among ``presets`` as one 32-voice bank ``<stem>.bank.syx`` beside ``preset_path``.
 
     Voices keep the order given (a match's best first) and are named after
-    the stem with their rank. None when fewer than two are dx7 presets.
+    the stem with their rank; INIT VOICE fills the other slots. A bank is
+    what Dexed's cartridge manager loads, so a single preset gets one too.
+    None when none is a dx7 preset.
     """
     from . import syx
 
     chosen = [p for p in presets if p.synth == "dx7"][: syx.BANK_VOICES]
-    if len(chosen) < 2:
+    if not chosen:
         return None
     path = Path(preset_path)
     stem = _stem(path)
