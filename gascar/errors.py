@@ -65,3 +65,11 @@ class BatchError(GascarError):
 
 class BenchmarkError(GascarError):
     """A benchmark cannot run as asked."""
+
+
+class MidiError(GascarError):
+    """A MIDI file cannot be read, or holds no notes to play."""
+
+
+class ExportError(GascarError):
+    """A preset cannot be exported as asked (bad options, unusable output folder)."""

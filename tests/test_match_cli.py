@@ -152,3 +152,13 @@ def test_cli_resume_refuses_new_run_settings(standin, target_wav, tmp_path, monk
     assert res.exit_code == 2
     res = CliRunner().invoke(cli, ["match", "--resume", "c.ckpt", "-q", "--jobs", "1"])
     assert res.exit_code == 0, res.output
+
+
+def test_match_export_sfz_writes_an_instrument_beside_each_preset(standin, target_wav, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, ["match", str(target_wav), "--synth", "subtractive", "--budget", "60", "--seed", "1",
+                                   "--jobs", "1", "--export", "sfz"])
+    assert res.exit_code == 0, res.output
+    sfz = tmp_path / "snd-sfz" / "snd.sfz"
+    assert sfz.is_file() and f"wrote {Path('snd-sfz') / 'snd.sfz'}" in res.output
+    assert "snd.preset.json" in sfz.read_text().splitlines()[1]

@@ -53,12 +53,15 @@ def _check_synth(ctx, param, value):
 @click.option("--report", is_flag=True,
               help="Also write <stem>.report.html beside the preset: spectrograms, envelopes, fitness per generation, "
                    "parameters and players for target and match.")
+@click.option("--export", "export_formats", multiple=True, type=click.Choice(["sfz"]),
+              help="Also export each preset written: sfz, an SFZ instrument in <stem>-sfz/ beside the preset "
+                   "(see gascar export).")
 @weights_option
 @pitch_options
 @click.pass_context
 def match_command(ctx, target, output, render_path, no_render, synth, top, budget, time_limit_s, generations, population,
                   engine, speciation, refine, restart_after, target_fitness, patience, seed, n_jobs, checkpoint, resume, quiet,
-                  log_path, report, weights, f0_hz, note):
+                  log_path, report, export_formats, weights, f0_hz, note):
     """Evolve a preset that sounds like TARGET; write it with its render.
 
     The target's pitch is detected; --f0 or --note overrides the detector.
@@ -116,6 +119,8 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
         reporters.close()
     if report and result.interrupted is None:
         _write_report(result)
+    if export_formats and result.interrupted is None:
+        _export(result, export_formats)
     if not quiet:
         _summary(result)
     ctx.exit(result.exit_code)
@@ -130,6 +135,19 @@ def _write_report(result) -> None:
     page = write_match_report(result, target_path=result.target_path, preset_path=outputs.preset_path(1),
                               render_path=outputs.render_path(1))
     result.files.append(page)
+
+
+def _export(result, formats) -> None:
+    from ..export.sfz import export_preset_file
+
+    outputs = result.outputs
+    if outputs is None or outputs.preset is None:
+        raise click.UsageError("--export needs a preset file (-o)")
+    written = {str(p) for p in result.files}
+    for rank in range(1, outputs.top + 1):
+        path = outputs.preset_path(rank)
+        if str(path) in written and "sfz" in formats:
+            result.files.append(export_preset_file(path).path)
 
 
 def _summary(result) -> None:

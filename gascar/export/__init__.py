@@ -3,7 +3,9 @@
 :func:`load_preset` reads any preset file by its suffix (GASCAR's JSON, a
 DX7 ``.syx``); :func:`write_native` writes a preset's file in its synth's
 own format beside the preset JSON (dx7: a ``.syx`` voice), and
-:func:`write_native_bank` the bank of several. Formats: :mod:`.syx`.
+:func:`write_native_bank` the bank of several. Formats: :mod:`.syx`, and
+:mod:`.sfz` (any preset rendered across the keyboard as an SFZ instrument,
+for every sampler).
 """
 
 from __future__ import annotations
