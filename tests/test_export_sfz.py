@@ -6,7 +6,7 @@ sfizz between two sampled keys must be within :data:`JUDGED_DB` (3 dB, the
 benchmark's near-perfect threshold, about what a 5-cent detune does) of
 ``gascar render --note`` at that pitch, and under half the distance of the
 nearest sample left at its own pitch (a sampler that did not shift it). On
-the shipped presets the measured distances are 0.1-1.3 dB for sounds
+the shipped presets the measured distances are 0.05-1.04 dB for sounds
 without vibrato or noise (docs/bench/experiments/2026-11-30-sfz-judged-distance.md).
 """
 
@@ -42,12 +42,13 @@ def sfizz_note(sfz: Path, key: int, velocity: int, hold_s: float, duration_s: fl
 
     sfizz streams a sample's body from disk in the background; its offline
     mode waits only for loads already queued, so a first note can race the
-    queue and play only the preloaded head. One warm-up note and a short
-    pause load every file the note needs first.
+    queue and play only the preloaded head. One warm-up note (silenced at
+    once after) and a short pause load every file the note needs first.
     """
     synth = pysfizz.Synth(sample_rate=SR, block_size=64)
     assert synth.load_sfz_file(str(sfz)), f"sfizz could not load {sfz}"
-    synth.render_note(key, velocity, 0.3, 0.35)
+    synth.render_note(key, velocity, 0.1, 0.15)
+    synth._synth.all_sound_off()
     time.sleep(0.1)
     return synth.render_note(key, velocity, hold_s, duration_s)[0]
 
