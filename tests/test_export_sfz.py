@@ -237,3 +237,13 @@ def test_export_command_errors_are_one_line(tmp_path):
     assert res.exit_code == 2 and "--low" in res.output
     res = runner.invoke(cli, ["export", str(PRESETS / "fm-bass.json"), "--sfz", str(tmp_path / "x"), "--low", "C5", "--high", "C4"])
     assert res.exit_code == 2 and "above" in res.output
+
+
+def test_a_sound_that_ignores_note_off_plays_on():
+    from gascar.export.sfz import Layer, SfzRegion, Zone
+
+    zone, layer = Zone(60, 62, 61), Layer(1, 127, 100)
+    assert "loop_mode=one_shot" in SfzRegion(zone, layer, "s.wav", 1000, None, None).opcodes()
+    looped = SfzRegion(zone, layer, "s.wav", 1000, (10, 900), None).opcodes()
+    assert "loop_mode=loop_continuous" in looped and "ampeg_release=100" in looped
+    assert "ampeg_release=1.303" in SfzRegion(zone, layer, "s.wav", 1000, None, 1.0).opcodes()

@@ -37,7 +37,8 @@ How the keyboard is sampled, and why
         it holds for every synth whatever its parameters are called. sfizz's
         release falls 78.2 dB (``e**-9``) in ``ampeg_release`` seconds, so
         a measured T60 is written as ``T60 * 78.2 / 60``. A sound that
-        ignores note-off is written ``loop_mode=one_shot``.
+        ignores note-off is written ``loop_mode=one_shot``, or, if it
+        sustains, with the longest release SFZ allows (100 s).
     44,100 Hz, 24-bit mono WAV by default, in ``samples/`` beside the .sfz.
 """
 
@@ -105,6 +106,8 @@ RELEASE_PROBE_S = 4.0
 AUDIBLE_DB = 60.0
 #: Release T60 used when it cannot be measured (the sound died first).
 FALLBACK_T60_S = 0.1
+#: The longest ampeg_release SFZ defines (s).
+MAX_RELEASE_S = 100.0
 
 _NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
@@ -270,7 +273,9 @@ class SfzRegion:
         else:
             ops.append("loop_mode=no_loop")
         if self.release_t60_s is not None:
-            ops.append(f"ampeg_release={self.release_t60_s * SFIZZ_RELEASE_DB / 60.0:.4g}")
+            ops.append(f"ampeg_release={min(MAX_RELEASE_S, self.release_t60_s * SFIZZ_RELEASE_DB / 60.0):.4g}")
+        elif self.loop is not None:  # sustains and ignores note-off: ring on as long as SFZ allows
+            ops.append(f"ampeg_release={MAX_RELEASE_S:g}")
         ops += [f"amp_velcurve_{v}={g:.4g}" for v, g in self.velcurve]
         return " ".join(ops)
 
