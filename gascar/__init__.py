@@ -32,7 +32,7 @@ _LAZY = {
     "write_audio": "gascar.audio",
     "Target": "gascar.analysis",
     "load_target": "gascar.analysis",
-    "Objective": "gascar.fitness",
+    "Objective": "gascar.objective",
     "match": "gascar.matching",
     "MatchResult": "gascar.matching",
 }

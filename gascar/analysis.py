@@ -419,3 +419,24 @@ def _read_cache(path: Path, source: Path) -> Target | None:
 def clear_memory_cache() -> None:
     """Forget targets analysed in this process (tests; long-lived services)."""
     _MEMORY.clear()
+
+
+def target_from_audio(samples: np.ndarray, sample_rate: int, *, f0_hz: float | None = None, name: str = "<audio>"):
+    """A :class:`Target` for audio already in memory (tests, measurements).
+
+    Parameters
+    ----------
+    samples : ndarray, shape (n_samples,)
+    f0_hz : float, optional
+        The note's f0; ``None`` detects it with pYIN as :func:`load_target` does.
+    """
+    y = np.ascontiguousarray(samples, dtype=np.float32)
+    env = envelope_db(y, sample_rate)
+    if f0_hz is None:
+        contour, prob = pitch_track(y, sample_rate)
+        pitched, f0, conf = pitch_decision(contour, prob, env)
+        source = "pyin" if pitched else "none"
+    else:
+        pitched, f0, conf, source = True, float(f0_hz), 1.0, "user"
+    return Target(samples=y, sample_rate=int(sample_rate), path=name, sha256="", pitched=pitched, f0_hz=f0,
+                  f0_confidence=conf, f0_source=source, hold_s=estimate_hold(env, sample_rate, y.size))

@@ -70,7 +70,7 @@ class MatchOptions:
     evolution : mapping
         Further :class:`~gascar.evolve.EvolutionConfig` fields.
     fitness : mapping
-        Keyword options of :class:`gascar.fitness.Objective`.
+        Keyword options of :class:`gascar.objective.Objective`.
     analysis : mapping
         Keyword options of :func:`gascar.analysis.load_target`.
     """
@@ -350,7 +350,7 @@ class _Plan:
 
 
 def _make_objective(target, synth_name: str, fitness_options: Mapping):
-    from .fitness import Objective
+    from .objective import Objective
     from .synths import get_synth
 
     return Objective(target, get_synth(synth_name), **dict(fitness_options))

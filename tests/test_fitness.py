@@ -9,17 +9,11 @@ import numpy as np
 import pytest
 
 import gascar
+from gascar.analysis import target_from_audio
+from gascar.bench.calibrate import perturbations
 from gascar.errors import FitnessError
-from gascar.fitness import (
-    COMPONENTS,
-    DEFAULT_WEIGHTS,
-    PENALTY,
-    Comparator,
-    Objective,
-    parse_weights,
-    perturbations,
-    target_from_audio,
-)
+from gascar.fitness import COMPONENTS, DEFAULT_WEIGHTS, PENALTY, Comparator, parse_weights
+from gascar.objective import Objective
 from gascar.preset import Preset
 from gascar.synths import get_synth
 

@@ -62,7 +62,7 @@ def run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_d
     from ..analysis import load_target
     from ..evolve import GeneInfo, get_engine
     from ..evolve.refine import Refiner
-    from ..fitness import Objective
+    from ..objective import Objective
     from ..synths import get_synth
     from .judge import judge
 

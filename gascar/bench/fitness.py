@@ -1,7 +1,7 @@
 """Evaluation-throughput benchmark: render + features + distance per second, per synth and job count.
 
 The target is a 1 s harmonic note at 220 Hz (22.05 kHz) made in memory, so
-the benchmark needs no files. For each synth an :class:`~gascar.fitness.Objective`
+the benchmark needs no files. For each synth an :class:`~gascar.objective.Objective`
 scores batches of ``batch`` random genomes through the evolution's own
 :class:`~gascar.evolve.parallel.Evaluator` (chunks of ``chunk_size``
 genomes; with more than one job, persistent loky workers that receive the
@@ -25,7 +25,7 @@ from ..errors import BenchmarkError
 
 def bench_target(duration_s: float = 1.0, sample_rate: int = 22050, f0_hz: float = 220.0):
     """The benchmark's target: a decaying harmonic note, as a :class:`~gascar.analysis.Target`."""
-    from ..fitness import target_from_audio
+    from ..analysis import target_from_audio
 
     t = np.arange(int(round(duration_s * sample_rate))) / sample_rate
     x = sum(np.sin(2 * np.pi * k * f0_hz * t) / k for k in range(1, 9)) * np.exp(-2.5 * t) * np.minimum(1.0, t / 0.01)
@@ -77,7 +77,7 @@ def bench_fitness(
         For impossible settings.
     """
     from ..evolve.parallel import Evaluator, _single_thread
-    from ..fitness import Objective
+    from ..objective import Objective
     from ..synths import get_synth, list_synths
 
     if batch < 1 or repeats < 1 or not duration_s > 0 or not n_jobs_list or min(n_jobs_list) < 1:

@@ -1,6 +1,6 @@
 """``gascar bench match``: match quality per evaluation budget, judged fairly.
 
-Every method optimises the same :class:`gascar.fitness.Objective` under the
+Every method optimises the same :class:`gascar.objective.Objective` under the
 same budget of objective evaluations (counted exactly by
 :class:`BudgetedObjective`); the result is judged by the fixed measures of
 :mod:`gascar.bench.judge`, not by any optimiser's own fitness.
@@ -73,7 +73,7 @@ class BudgetedObjective:
     Parameters
     ----------
     objective
-        A :class:`gascar.fitness.Objective`.
+        A :class:`gascar.objective.Objective`.
     budget
         Evaluations allowed.
     """
@@ -323,8 +323,8 @@ def run_one(spec: RunSpec, cache_dir: str | None = None) -> dict:
         The run's record (as a line of ``runs.jsonl``).
     """
     from ..analysis import load_target
-    from ..fitness import Objective
     from ..memory import keep_buffers
+    from ..objective import Objective
     from ..synths import get_synth
 
     keep_buffers()  # every method evaluates with the same allocator settings
@@ -608,7 +608,7 @@ def oracle(target: BenchTarget, cache_dir: str | None = None) -> dict:
     The genes that made the target, with the pitch genes set as near its
     true note as they go (octave and fine tune around the detected f0, or
     the free frequency gene) and the note-off gene at the true note-off,
-    rendered through the match's :class:`gascar.fitness.Objective` and
+    rendered through the match's :class:`gascar.objective.Objective` and
     judged. A target is *reachable* when the true note lies within the
     pitch genes' range; reachable targets score 0 dB (the synths' noise is
     a fixed sequence). Another genome may still sound close to an
@@ -621,7 +621,7 @@ def oracle(target: BenchTarget, cache_dir: str | None = None) -> dict:
         ``detected_f0_hz`` (None for unpitched targets) and ``f0_hz`` (true).
     """
     from ..analysis import load_target
-    from ..fitness import Objective
+    from ..objective import Objective
     from ..synths import get_synth
 
     analysed = load_target(target.path, cache_dir=cache_dir)

@@ -5,7 +5,7 @@ genes, a choice and a module switch whose genes only count when it is on.
 Two structures reach a good fitness: the global optimum (module on, choice
 ``"b"``) and a near-optimal decoy (module off, choice ``"c"``), so a
 speciating engine can keep both alive. Deterministic, row-independent and
-picklable, like the real :class:`gascar.fitness.Objective`.
+picklable, like the real :class:`gascar.objective.Objective`.
 """
 
 from __future__ import annotations
