@@ -278,6 +278,32 @@ def analyse(path: Path, opts: dict, sha: str | None = None) -> Target:
     )
 
 
+def analysed_samples(path: str | os.PathLike, **options) -> tuple[np.ndarray, int]:
+    """The samples the analysis of ``path`` works on, without analysing them (no pitch tracking, no cache).
+
+    Parameters
+    ----------
+    path
+        Any audio file :func:`gascar.audio.load_audio` reads.
+    **options
+        Options of :func:`load_target`; its ``sample_rate`` and
+        ``max_duration_s`` decide the samples.
+
+    Returns
+    -------
+    samples : ndarray, shape (n_samples,), float32
+        Mono, resampled, cut to the analysis window, the silent tail trimmed:
+        :attr:`Target.samples` of ``load_target(path, **options)``.
+    sample_rate : int
+    """
+    from .audio import load_audio
+
+    opts = _options(options)
+    loaded = load_audio(path, sample_rate=opts["sample_rate"], max_duration_s=opts["max_duration_s"])
+    y, _ = trim_tail(loaded.samples, loaded.sample_rate)
+    return y, loaded.sample_rate
+
+
 def envelope_db(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """Frame RMS level in dB re the loudest frame.
 

@@ -14,7 +14,9 @@ matches each with the same :class:`~gascar.matching.MatchOptions` as
                            evaluations, seconds, status and error
 
 ``<base>`` is the target's path relative to the batch root without its
-extension (with it, when two files of a folder share a stem).
+extension (with it, when two files of a folder share a stem). These files
+and their formats belong to :mod:`gascar.runfolder`, which the reports
+read them back with.
 
 Resuming
     A target is complete when its history file, preset and render exist and
@@ -41,11 +43,8 @@ Parallelism
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
-import io
 import json
-import math
 import os
 import time
 import zlib
@@ -57,22 +56,24 @@ import numpy as np
 
 from .audio import AUDIO_EXTENSIONS, file_sha256
 from .errors import BatchError, GascarError
-from .fileio import write_json, write_text
+from .fileio import json_ready
 from .matching import CHECKPOINT_EVERY, MAX_TOP, MatchOptions, MatchOutputs
+from .runfolder import (
+    CHECKPOINT_DIR,
+    FORMAT_VERSION,
+    HISTORY_FORMAT,
+    PRESET_SUFFIX,
+    RENDER_SUFFIX,
+    TargetFiles,
+    index_href,
+    read_summary,
+    relative,
+    write_history,
+    write_summary,
+    write_target_copy,
+)
 
-SUMMARY_FORMAT = "gascar-batch-summary"
-HISTORY_FORMAT = "gascar-match-history"
-FORMAT_VERSION = 1
-#: Folder of ``out_dir`` holding checkpoints and unfinished results.
-CHECKPOINT_DIR = ".checkpoints"
 LOCK_NAME = ".gascar-batch.lock"
-#: Columns of ``summary.csv`` before the fitness components.
-SUMMARY_COLUMNS = ("target", "status", "synth", "fitness")
-#: Columns of ``summary.csv`` after the fitness components.
-SUMMARY_TAIL = ("evaluations", "seconds", "seed", "stop_reason", "f0_hz", "f0_confidence", "reused", "preset", "render", "report",
-                "error")
-#: Statuses of a summary row.
-STATUSES = ("ok", "failed", "interrupted", "pending")
 #: Shortest interval (s) between two summary writes while a batch runs.
 SUMMARY_INTERVAL_S = 1.0
 #: Seconds to wait for a Dask scheduler to answer.
@@ -137,46 +138,6 @@ class BatchItem:
     path: Path
     rel: str
     base: str
-
-
-@dataclass(frozen=True)
-class TargetFiles:
-    """Where one target's results live inside ``out_dir``."""
-
-    out_dir: Path
-    base: str
-
-    def _p(self, suffix: str, folder: Path | None = None) -> Path:
-        return (folder or self.out_dir) / (self.base + suffix)
-
-    @property
-    def preset(self) -> Path:
-        return self._p(".preset.json")
-
-    @property
-    def render(self) -> Path:
-        return self._p(".render.wav")
-
-    @property
-    def target_copy(self) -> Path:
-        return self._p(".target.wav")
-
-    @property
-    def history(self) -> Path:
-        return self._p(".history.json")
-
-    @property
-    def page(self) -> Path:
-        return self._p(".report.html")
-
-    @property
-    def staging(self) -> Path:
-        """Folder where the match writes before its results are moved into place."""
-        return self.out_dir / CHECKPOINT_DIR
-
-    @property
-    def checkpoint(self) -> Path:
-        return self._p(".ckpt", self.staging)
 
 
 @dataclass(frozen=True)
@@ -303,7 +264,7 @@ def target_seed(batch_seed: int, rel: str) -> int:
 
 def fingerprint(options: MatchOptions, top: int) -> str:
     """Hex digest of everything that decides a target's results (its options with its seed, and ``top``)."""
-    doc = {"options": _plain(asdict(options)), "top": int(top), "format": FORMAT_VERSION}
+    doc = {"options": json_ready(asdict(options)), "top": int(top), "format": FORMAT_VERSION}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()[:32]
 
 
@@ -335,7 +296,7 @@ def completed_row(job: TargetJob, sha256: str) -> dict | None:
     if not row:
         return None
     row.update(status="ok", reused=True, error="")
-    row["report"] = _rel(files.page, job.out_dir) if files.page.is_file() else ""
+    row["report"] = relative(files.page, job.out_dir) if files.page.is_file() else ""
     return row
 
 
@@ -383,7 +344,7 @@ def _run_target(job: TargetJob, row: dict, t0: float) -> dict:
         if resume is None:
             with contextlib.suppress(OSError):
                 ck.unlink()
-    staged = MatchOutputs(preset=files._p(".preset.json", files.staging), render=files._p(".render.wav", files.staging),
+    staged = MatchOutputs(preset=files.named(PRESET_SUFFIX, files.staging), render=files.named(RENDER_SUFFIX, files.staging),
                           top=job.top, checkpoint=ck)
     if resume is not None:
         result = match(resume=resume, outputs=staged, n_jobs=1, checkpoint_every=job.checkpoint_every)
@@ -408,87 +369,22 @@ def _run_target(job: TargetJob, row: dict, t0: float) -> dict:
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(p, dest)
         moved.append(dest)
-    _write_target_copy(job.item.path, files.target_copy, result.preset.render.sample_rate, job.options.analysis)
-    row.update(preset=_rel(files.preset, job.out_dir), render=_rel(files.render, job.out_dir), status="ok")
+    write_target_copy(job.item.path, files.target_copy, result.preset.render.sample_rate, job.options.analysis)
+    row.update(preset=relative(files.preset, job.out_dir), render=relative(files.render, job.out_dir), status="ok")
     write_history(files.history, result, target_rel=job.item.rel, target_path=job.item.path, target_sha256=sha,
                   fingerprint=job.fingerprint, options=job.options, row=row,
-                  files=[_rel(p, files.history.parent) for p in moved])
+                  files=[relative(p, files.history.parent) for p in moved])
     with contextlib.suppress(OSError):
         ck.unlink()
     if job.report:
         from .report import write_target_report
 
         try:
-            write_target_report(job.out_dir, job.item.base, index_href=_index_href(job.item.base))
-            row["report"] = _rel(files.page, job.out_dir)
+            write_target_report(job.out_dir, job.item.base, index_href=index_href(job.item.base))
+            row["report"] = relative(files.page, job.out_dir)
         except GascarError as exc:  # the match is fine; only its page is missing
             row["error"] = _one_line(f"report not written: {exc.message}")
     return row
-
-
-def _write_target_copy(src: Path, dest: Path, sample_rate: int, analysis) -> None:
-    """A WAV of the target as the match analysed it (mono, trimmed), so reports work offline.
-
-    The analysis is cached, so loading the target again right after its
-    match costs nothing; plain loading (:func:`gascar.audio.load_audio`)
-    is the fallback when the analysis gives no samples.
-    """
-    from . import match as match_module
-    from .audio import load_audio, resample, write_audio
-
-    x, sr = None, int(sample_rate)
-    with contextlib.suppress(GascarError, AttributeError, TypeError):
-        target = match_module._load_target(src, dict(analysis or {}))
-        x = getattr(target, "samples", None)
-        if x is None:
-            x = getattr(target, "audio", None)
-        sr = int(getattr(target, "sample_rate", sr))
-    if x is None:
-        loaded = load_audio(src, sample_rate=sr)
-        x, sr = loaded.samples, loaded.sample_rate
-    x = np.asarray(x, dtype=np.float32).reshape(-1)
-    if sr != int(sample_rate):
-        x, sr = resample(x, sr, int(sample_rate)), int(sample_rate)
-    peak = float(np.max(np.abs(x))) if x.size else 0.0
-    if peak > 1.0:
-        x = x * np.float32(0.999 / peak)
-    write_audio(dest, x, sr, subtype="PCM_16")
-
-
-def write_history(path: str | os.PathLike, result, *, target_rel: str, target_path, target_sha256: str | None,
-                  fingerprint: str = "", options: MatchOptions | None = None, row: dict | None = None,
-                  files: Iterable[str] = (), preset: str | None = None, render: str | None = None) -> Path:
-    """Write what a report needs to be rebuilt later: the generations, the summary, the file names.
-
-    Parameters
-    ----------
-    path
-        ``<base>.history.json``; the preset, render and target copy are
-        expected beside it as ``<base>.preset.json``, ``<base>.render.wav``
-        and ``<base>.target.wav``.
-    result : gascar.matching.MatchResult
-    target_rel : str
-        The target's name as shown in reports (its path relative to the batch root).
-    target_path
-        Where the target was read from.
-    target_sha256, fingerprint, options, row, files
-        Resume information and the target's summary row.
-    preset, render : str, optional
-        Paths of the preset and render relative to the history's folder,
-        when they are not the default names; ``render=""`` for none.
-    """
-    stem = Path(path).name.removesuffix(".history.json")
-    doc = {
-        "format": HISTORY_FORMAT, "version": FORMAT_VERSION,
-        "target": target_rel, "target_path": str(Path(target_path).resolve()), "target_sha256": target_sha256,
-        "fingerprint": fingerprint, "options": _plain(asdict(options)) if options is not None else None,
-        "summary": _plain({k: v for k, v in result.summary().items() if k not in ("files", "checkpoint")}),
-        "preset": preset if preset is not None else stem + ".preset.json",
-        "render": render if render is not None else stem + ".render.wav", "target_copy": stem + ".target.wav",
-        "row": _plain(dict(row or {})), "files": list(files),
-        "history": _plain(list(result.history)),
-    }
-    return write_json(path, doc)
 
 
 # -- the batch -----------------------------------------------------------------------------------------
@@ -558,7 +454,7 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, options: Batc
                 rows[item.rel] = _blank_row(item.rel, opts.seed)
                 jobs.append(job)
         result = BatchResult(rows=[], ignored=len(ignored), seed=seed)
-        meta = {"root": str(root), "seed": seed, "options": _plain(asdict(options.match)), "top": options.top,
+        meta = {"root": str(root), "seed": seed, "options": json_ready(asdict(options.match)), "top": options.top,
                 "ignored_files": len(ignored)}
 
         def flush() -> None:
@@ -597,9 +493,9 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, options: Batc
                 files = TargetFiles(out, item.base)
                 if r["status"] == "ok" and not files.page.is_file() and files.history.is_file():
                     with contextlib.suppress(GascarError):
-                        write_target_report(out, item.base, index_href=_index_href(item.base))
+                        write_target_report(out, item.base, index_href=index_href(item.base))
                 if r["status"] == "ok" and files.page.is_file():
-                    r["report"] = _rel(files.page, out)
+                    r["report"] = relative(files.page, out)
             flush()
             result.index = write_index(out, result.rows, title=f"GASCAR batch: {root.name}")
     return result
@@ -687,63 +583,6 @@ def _progress(total: int):
 # -- summaries ------------------------------------------------------------------------------------------
 
 
-def component_names(rows: Iterable[dict]) -> list[str]:
-    """Fitness component names found in ``rows``, in order of first appearance."""
-    names: list[str] = []
-    for r in rows:
-        for k in (r.get("components") or {}):
-            if k not in names:
-                names.append(k)
-    return names
-
-
-def write_summary(out_dir: Path, rows: list[dict], meta: dict) -> tuple[Path, Path]:
-    """Write ``summary.json`` and ``summary.csv`` (atomically) for ``rows``."""
-    counts = {s: sum(1 for r in rows if r["status"] == s) for s in STATUSES}
-    counts["reused"] = sum(1 for r in rows if r["status"] == "ok" and r.get("reused"))
-    doc = {"format": SUMMARY_FORMAT, "version": FORMAT_VERSION, **meta, "counts": counts, "targets": _plain(rows)}
-    js = write_json(out_dir / "summary.json", doc)
-    comps = component_names(rows)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow([*SUMMARY_COLUMNS, *comps, *SUMMARY_TAIL])
-    for r in rows:
-        c = r.get("components") or {}
-        w.writerow([_cell(r.get(k)) for k in SUMMARY_COLUMNS] + [_cell(c.get(k)) for k in comps]
-                   + [_cell(r.get(k)) for k in SUMMARY_TAIL])
-    return js, write_text(out_dir / "summary.csv", buf.getvalue())
-
-
-def read_summary(out_dir: str | os.PathLike) -> dict:
-    """The ``summary.json`` of a batch folder.
-
-    Raises
-    ------
-    BatchError
-        If it is missing or not a batch summary.
-    """
-    p = Path(out_dir) / "summary.json"
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BatchError("no summary.json: not a batch output folder", path=Path(out_dir)) from None
-    except (OSError, ValueError) as exc:
-        raise BatchError(f"unreadable batch summary ({exc})", path=p) from None
-    if not isinstance(doc, dict) or doc.get("format") != SUMMARY_FORMAT:
-        raise BatchError("not a GASCAR batch summary", path=p)
-    return doc
-
-
-def _cell(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return "" if not math.isfinite(v) else repr(v)
-    return str(v)
-
-
 def _blank_row(rel: str, seed) -> dict:
     return {"target": rel, "status": "pending", "synth": "", "fitness": None, "components": {}, "evaluations": 0,
             "seconds": 0.0, "seed": seed, "stop_reason": "", "reused": False, "preset": "", "render": "", "report": "",
@@ -764,36 +603,9 @@ def _batch_seed(seed: int | None, out: Path) -> int:
     return int(np.random.SeedSequence().entropy % (1 << 63))
 
 
-def _index_href(base: str) -> str:
-    return "../" * base.count("/") + "index.html"
-
-
-def _rel(path: Path, start: Path) -> str:
-    return Path(os.path.relpath(path, start)).as_posix()
-
-
 def _one_line(text: str) -> str:
     lines = [s.strip() for s in str(text).splitlines() if s.strip()]
     return " ".join(lines)[:500]
-
-
-def _plain(obj):
-    """JSON-ready copy: numpy scalars to Python, non-finite floats to None, paths to strings."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if hasattr(obj, "items") and callable(obj.items):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _plain(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    return str(obj)
 
 
 def _remove_parts(out: Path) -> None:

@@ -1,4 +1,4 @@
-"""Atomic file writing: a temporary file in the same folder, then a rename.
+"""Atomic file writing (a temporary file in the same folder, then a rename) and JSON-ready values.
 
 Whatever GASCAR writes (presets, renders, checkpoints, reports) goes through
 here, so an interrupted run never leaves a half-written file behind.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -72,6 +73,35 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 def write_json(path: str | os.PathLike, obj: object, *, sort_keys: bool = False) -> Path:
     """Write ``obj`` as pretty-printed JSON (2-space indent, trailing newline), atomically."""
     return write_text(path, json.dumps(obj, indent=2, sort_keys=sort_keys, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def json_ready(obj):
+    """A JSON-ready copy of ``obj``.
+
+    Mappings become dicts with string keys, sequences and arrays lists,
+    numpy scalars Python values, non-finite floats None, anything else
+    (paths ...) its string.
+    """
+    import numpy as np  # here: the CLI imports this module at start-up, numpy is slow to import
+
+    def plain(obj):
+        if isinstance(obj, dict):
+            return {str(k): plain(v) for k, v in obj.items()}
+        if hasattr(obj, "items") and callable(obj.items):
+            return {str(k): plain(v) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return [plain(v) for v in obj]
+        if isinstance(obj, np.ndarray):
+            return plain(obj.tolist())
+        if isinstance(obj, np.generic):
+            obj = obj.item()
+        if isinstance(obj, float) and not math.isfinite(obj):
+            return None
+        if isinstance(obj, (str, int, float, bool)) or obj is None:
+            return obj
+        return str(obj)
+
+    return plain(obj)
 
 
 def _fsync(path: Path) -> None:

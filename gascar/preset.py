@@ -240,7 +240,7 @@ class Preset:
             d["description"] = self.description
         d.update(synth=self.synth, synth_version=self.synth_version, params=dict(self.params), render=self.render.to_dict())
         if self.match is not None:
-            d["match"] = _jsonable(dict(self.match))
+            d["match"] = fileio.json_ready(dict(self.match))
         return d
 
     @classmethod
@@ -326,18 +326,3 @@ class Preset:
             return cls.from_dict(doc)
         except GascarError as exc:
             raise type(exc)(exc.message, path=p) from None
-
-
-def _jsonable(obj):
-    """Turn numpy scalars and arrays inside ``obj`` into plain JSON values."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj

@@ -17,7 +17,6 @@ pages without re-running anything.
 from __future__ import annotations
 
 import html
-import json
 import math
 import os
 from pathlib import Path
@@ -26,10 +25,24 @@ from urllib.parse import quote
 import numpy as np
 
 from .errors import BatchError, GascarError
-from .fileio import write_text
+from .fileio import json_ready, write_text
+from .runfolder import (
+    CHECKPOINT_DIR,
+    HISTORY_SUFFIX,
+    PAGE_SUFFIX,
+    PRESET_SUFFIX,
+    RENDER_SUFFIX,
+    TARGET_COPY_SUFFIX,
+    component_names,
+    index_href,
+    read_history,
+    read_summary,
+    relative,
+    write_history,
+    write_summary,
+    write_target_copy,
+)
 
-HISTORY_SUFFIX = ".history.json"
-PAGE_SUFFIX = ".report.html"
 #: Folder suffix of a page's figures (``<base>.report/``).
 ASSETS_SUFFIX = ".report"
 FIGURES = ("spectrograms", "envelopes", "fitness", "species")
@@ -87,7 +100,7 @@ _SORT_JS = """
 
 def _href(path: Path, start: Path) -> str:
     """A relative URL from folder ``start`` to ``path`` (``#``, spaces and the like escaped)."""
-    return quote(Path(os.path.relpath(path, start)).as_posix(), safe="/")
+    return quote(relative(path, start), safe="/")
 
 
 def _fmt(v, digits: int = 4) -> str:
@@ -113,28 +126,6 @@ def _page(title: str, body: str, *, body_class: str = "") -> str:
 # -- reading saved results ---------------------------------------------------------------------------------
 
 
-def read_history(path: str | os.PathLike) -> dict:
-    """A ``<base>.history.json`` document.
-
-    Raises
-    ------
-    BatchError
-        For a missing, unreadable or foreign file.
-    """
-    from .batch import HISTORY_FORMAT
-
-    p = Path(path)
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BatchError("no such history file; was the target matched?", path=p) from None
-    except (OSError, ValueError) as exc:
-        raise BatchError(f"unreadable history file ({exc})", path=p) from None
-    if not isinstance(doc, dict) or doc.get("format") != HISTORY_FORMAT:
-        raise BatchError("not a GASCAR history file", path=p)
-    return doc
-
-
 def _read_wav(path: Path) -> tuple[np.ndarray, int]:
     import soundfile as sf
 
@@ -149,14 +140,13 @@ def _target_audio(doc: dict, copy: Path, sample_rate: int, analysis: dict) -> tu
     """The saved target copy; made from the original target when missing (and unchanged)."""
     if not copy.is_file():
         from .audio import file_sha256
-        from .batch import _write_target_copy
 
         src = Path(doc.get("target_path") or "")
         if not src.is_file():
             raise BatchError(f"neither the target copy nor the original target ({src}) exists", path=copy)
         if doc.get("target_sha256") and file_sha256(src) != doc["target_sha256"]:
             raise BatchError(f"the original target {src} changed since it was matched; rerun the match", path=copy)
-        _write_target_copy(src, copy, sample_rate, analysis)
+        write_target_copy(src, copy, sample_rate, analysis)
     return _read_wav(copy)
 
 
@@ -188,9 +178,9 @@ def write_report_from_history(history_path: str | os.PathLike, *, index_href: st
     stem = hp.name.removesuffix(HISTORY_SUFFIX)
     page = folder / (stem + PAGE_SUFFIX)
     assets = folder / (stem + ASSETS_SUFFIX)
-    preset_path = folder / (doc.get("preset") or stem + ".preset.json")
+    preset_path = folder / (doc.get("preset") or stem + PRESET_SUFFIX)
     preset = Preset.load(preset_path)
-    render_rel = doc.get("render", stem + ".render.wav")
+    render_rel = doc.get("render", stem + RENDER_SUFFIX)
     render_path = folder / render_rel if render_rel else None
     if render_path is not None and render_path.is_file():
         match_audio, sr = _read_wav(render_path)
@@ -199,7 +189,7 @@ def write_report_from_history(history_path: str | os.PathLike, *, index_href: st
         sr = preset.render.sample_rate
         render_path = write_audio(assets / "match.wav", match_audio, sr)
     analysis = (doc.get("options") or {}).get("analysis") or {}
-    target_audio, tsr = _target_audio(doc, folder / (doc.get("target_copy") or stem + ".target.wav"), sr, analysis)
+    target_audio, tsr = _target_audio(doc, folder / (doc.get("target_copy") or stem + TARGET_COPY_SUFFIX), sr, analysis)
     if tsr != sr:
         from .audio import resample
 
@@ -211,7 +201,7 @@ def write_report_from_history(history_path: str | os.PathLike, *, index_href: st
         "species": species_png(assets / "species.png", doc.get("history") or []),
     }
     title = str(doc.get("target") or stem)
-    target_copy = folder / (doc.get("target_copy") or stem + ".target.wav")
+    target_copy = folder / (doc.get("target_copy") or stem + TARGET_COPY_SUFFIX)
     body = _target_body(title, doc, preset, {k: _href(v, folder) for k, v in figs.items()},
                         target_href=_href(target_copy, folder), match_href=_href(render_path, folder),
                         preset_href=_href(preset_path, folder), index_href=index_href)
@@ -298,22 +288,19 @@ def write_match_report(result, *, target_path: str | os.PathLike, preset_path: s
     Path
         The page.
     """
-    from .batch import _plain, _write_target_copy, write_history
-
     preset_path = Path(preset_path)
     name = preset_path.name
-    stem = name.removesuffix(".preset.json") if name.endswith(".preset.json") else preset_path.stem
+    stem = name.removesuffix(PRESET_SUFFIX) if name.endswith(PRESET_SUFFIX) else preset_path.stem
     folder = preset_path.parent
     history = folder / (stem + HISTORY_SUFFIX)
-    render_rel = "" if render_path is None else Path(os.path.relpath(render_path, folder)).as_posix()
+    render_rel = "" if render_path is None else relative(render_path, folder)
     sha = (result.preset.match or {}).get("target_sha256")
-    options = {"analysis": {}}
     row = {"target": Path(target_path).name, "status": "ok", "synth": result.synth, "fitness": result.fitness,
-           "components": _plain(dict(result.components)), "evaluations": result.evaluations,
+           "components": json_ready(dict(result.components)), "evaluations": result.evaluations,
            "seconds": round(result.seconds, 3), "seed": result.seed, "stop_reason": result.stop_reason}
     write_history(history, result, target_rel=Path(target_path).name, target_path=target_path, target_sha256=sha, row=row,
-                  preset=Path(os.path.relpath(preset_path, folder)).as_posix(), render=render_rel)
-    _write_target_copy(Path(target_path), folder / (stem + ".target.wav"), result.preset.render.sample_rate, options["analysis"])
+                  preset=relative(preset_path, folder), render=render_rel)
+    write_target_copy(Path(target_path), folder / (stem + TARGET_COPY_SUFFIX), result.preset.render.sample_rate)
     return write_report_from_history(history)
 
 
@@ -331,8 +318,6 @@ def write_index(out_dir: str | os.PathLike, rows: list[dict], *, title: str = "G
         Summary rows (:func:`gascar.batch.run_batch`).
     title : str
     """
-    from .batch import component_names
-
     out = Path(out_dir)
     e = html.escape
     comps = component_names(rows)
@@ -370,8 +355,8 @@ def _page_of(out: Path, row: dict) -> Path | None:
         p = out / row["report"]
         return p if p.is_file() else None
     preset = row.get("preset") or ""
-    if preset.endswith(".preset.json"):
-        p = out / (preset.removesuffix(".preset.json") + PAGE_SUFFIX)
+    if preset.endswith(PRESET_SUFFIX):
+        p = out / (preset.removesuffix(PRESET_SUFFIX) + PAGE_SUFFIX)
         return p if p.is_file() else None
     return None
 
@@ -400,8 +385,6 @@ def rebuild_reports(run_dir: str | os.PathLike) -> tuple[list[Path], Path | None
     BatchError
         When ``run_dir`` holds no saved results.
     """
-    from .batch import CHECKPOINT_DIR, read_summary
-
     root = Path(run_dir)
     if not root.is_dir():
         raise BatchError("not a folder; give a gascar batch output folder", path=root)
@@ -413,18 +396,16 @@ def rebuild_reports(run_dir: str | os.PathLike) -> tuple[list[Path], Path | None
     for h in histories:
         rel_base = h.relative_to(root).as_posix().removesuffix(HISTORY_SUFFIX)
         try:
-            pages.append(write_report_from_history(h, index_href=("../" * rel_base.count("/") + "index.html") if is_batch else None))
+            pages.append(write_report_from_history(h, index_href=index_href(rel_base) if is_batch else None))
         except GascarError as exc:
             errors.append(str(exc))
     index = None
     if is_batch:
-        from .batch import write_summary
-
         doc = read_summary(root)
         rows = doc.get("targets") or []
         for r in rows:
             page = _page_of(root, {**r, "report": ""})
-            r["report"] = Path(os.path.relpath(page, root)).as_posix() if page is not None and r.get("status") == "ok" else ""
+            r["report"] = relative(page, root) if page is not None and r.get("status") == "ok" else ""
         meta = {k: v for k, v in doc.items() if k not in ("format", "version", "counts", "targets")}
         write_summary(root, rows, meta)
         index = write_index(root, rows, title=f"GASCAR batch: {Path(doc.get('root') or root).name}")

@@ -290,3 +290,20 @@ def test_top_presets_are_moved_into_place_beside_the_best(standin, tmp_path):
     assert Preset.load(out / "deep" / "a.2.preset.json").match["rank"] == 2
     hist = json.loads((out / "deep" / "a.history.json").read_text())
     assert sorted(hist["files"]) == ["a.2.preset.json", "a.2.render.wav", "a.preset.json", "a.render.wav"]
+
+
+def test_target_copy_is_the_target_as_the_batch_analysed_it(standin, tmp_path):
+    # The copy comes from the match's own analysis options: here a 0.1 s window of a 0.3 s sound (it once came
+    # from a plain load of the whole file, because a stale import failed and the error was swallowed).
+    from gascar.analysis import analysed_samples
+
+    lib = tmp_path / "lib"
+    src = _tone(lib / "tone.wav", 4)
+    opts = BatchOptions(match=MatchOptions(synth="subtractive", budget=60, seed=5, analysis={"max_duration_s": 0.1}), n_jobs=1)
+    assert run_batch(lib, tmp_path / "out", opts).exit_code == 0
+    copy, sr = sf.read(str(tmp_path / "out" / "tone.target.wav"), dtype="float32")
+    with pytest.warns(UserWarning, match="only the first 0.1 s"):
+        expected, expected_sr = analysed_samples(src, max_duration_s=0.1)
+    assert sr == expected_sr == SR
+    assert copy.shape == expected.shape and copy.size <= int(0.1 * SR)
+    np.testing.assert_allclose(copy, expected, atol=1.5 / 32768)  # 16-bit copy

@@ -14,6 +14,8 @@ import os
 import sys
 import time
 
+from ..fileio import json_ready
+
 
 class Reporter:
     """Base reporter: does nothing."""
@@ -118,7 +120,7 @@ class JsonLinesLog(Reporter):
     def _write(self, obj: dict) -> None:
         if self.fh is None:
             return
-        self.fh.write(json.dumps(_plain(obj), allow_nan=False) + "\n")
+        self.fh.write(json.dumps(json_ready(obj), allow_nan=False) + "\n")
         self.fh.flush()
 
     def start(self, info: dict) -> None:
@@ -134,20 +136,3 @@ class JsonLinesLog(Reporter):
         if self.fh is not None:
             self.fh.close()
             self.fh = None
-
-
-def _plain(obj):
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
-        try:
-            obj = obj.item()
-        except (ValueError, AttributeError):
-            return str(obj)
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    return str(obj)
