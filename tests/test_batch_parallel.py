@@ -10,35 +10,21 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
+from conftest import F0, SR, STANDIN_CODE, install_standins
 
-import gascar.matching as gm
 from gascar.batch import BatchOptions, run_batch
 from gascar.matching import MatchOptions
 from gascar.preset import Preset
 from gascar.synths import get_synth
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_match import F0, SR, StandInObjective, StandInTarget  # noqa: E402
-
 #: The real analysis and fitness are installed (else the stand-in objective is used where it can be).
 REAL = all(importlib.util.find_spec(m) is not None for m in ("gascar.fitness", "gascar.analysis"))
-TESTS = str(Path(__file__).resolve().parent)
-STANDIN = f"""
-import sys
-sys.path.insert(0, {TESTS!r})
-import gascar.matching as gm
-from gascar.synths import get_synth
-from test_match import StandInObjective, StandInTarget
-gm._make_objective = lambda target, name, opts: StandInObjective(target, get_synth(name))
-gm._load_target = lambda path, opts: StandInTarget(path)
-"""
 
 
 @pytest.fixture(autouse=True)
@@ -71,13 +57,12 @@ def test_local_cluster_batch_equals_the_local_run(tmp_path, monkeypatch):
     (lib / "broken.wav").write_text("not audio")
     match = MatchOptions(synth="subtractive", budget=120, seed=11)
     if not REAL:
-        monkeypatch.setattr(gm, "_make_objective", lambda target, name, opts: StandInObjective(target, get_synth(name)))
-        monkeypatch.setattr(gm, "_load_target", lambda path, opts: StandInTarget(path))
+        install_standins(monkeypatch.setattr)
     local = run_batch(lib, tmp_path / "local", BatchOptions(match=match, n_jobs=1))
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
                                   silence_logs=40) as cluster, distributed.Client(cluster) as client:
         if not REAL:
-            client.run(exec, STANDIN, {})
+            client.run(exec, STANDIN_CODE, {})
         remote = run_batch(lib, tmp_path / "dask", BatchOptions(match=match, scheduler=cluster.scheduler_address))
         pids = client.run(lambda: __import__("os").getpid())
     assert len(pids) == 2

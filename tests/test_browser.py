@@ -15,7 +15,6 @@ import os
 import queue
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -23,14 +22,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import F0, SR, install_standins
 
-import gascar.matching as gm
 from gascar.batch import BatchOptions, run_batch
 from gascar.matching import MatchOptions
 from gascar.synths import get_synth
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_match import F0, SR, StandInObjective, StandInTarget  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -163,8 +159,7 @@ class Chromium:
 @pytest.fixture()
 def report_dir(tmp_path, monkeypatch):
     """A reported batch (stand-in objective): two good targets in two folders, one broken file."""
-    monkeypatch.setattr(gm, "_make_objective", lambda target, name, opts: StandInObjective(target, get_synth(name)))
-    monkeypatch.setattr(gm, "_load_target", lambda path, opts: StandInTarget(path))
+    install_standins(monkeypatch.setattr)
     lib = tmp_path / "lib"
     (lib / "sub dir").mkdir(parents=True)
     synth = get_synth("subtractive")

@@ -14,41 +14,53 @@ from gascar import jit
 fcntl = pytest.importorskip("fcntl")
 
 CHILD = """
-import time
+import sys
+from pathlib import Path
 from gascar.jit import first_use
-t = time.perf_counter()
+print("waiting", flush=True)
 with first_use("synth:x"):
-    pass
-print(time.perf_counter() - t)
+    Path(sys.argv[1]).touch()
 """
 
 
 def test_first_use_waits_while_another_process_holds_the_lock(tmp_path):
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     lock = tmp_path / f"gascar-numba-{os.getuid()}.lock"
+    entered = tmp_path / "entered"
     with open(lock, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
-        child = subprocess.Popen([sys.executable, "-c", CHILD], env=env, stdout=subprocess.PIPE, text=True)
-        time.sleep(1.0)
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(entered)], env=env, stdout=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "waiting"
+        time.sleep(0.5)  # time for the child to reach the lock: it must not get past it while we hold it
+        assert child.poll() is None and not entered.exists()
         fcntl.flock(fh, fcntl.LOCK_UN)
-    out, _ = child.communicate(timeout=60)
-    assert child.returncode == 0
-    assert float(out) >= 0.8  # it waited for the lock
+    child.communicate(timeout=60)
+    assert child.returncode == 0 and entered.exists()
+
+
+class _CountingFlock:
+    """Stands in for the fcntl module: counts flock calls."""
+
+    LOCK_EX, LOCK_UN = fcntl.LOCK_EX, fcntl.LOCK_UN
+
+    def __init__(self):
+        self.calls = []
+
+    def flock(self, fh, op):
+        self.calls.append(op)
 
 
 def test_later_uses_take_no_lock(tmp_path, monkeypatch):
+    counting = _CountingFlock()
+    monkeypatch.setattr(jit, "fcntl", counting)
     monkeypatch.setattr(jit, "lock_path", lambda: tmp_path / "held.lock")
     monkeypatch.setattr(jit, "_READY", set())
     with jit.first_use("a"):
         pass
-    assert "a" in jit._READY
-    with open(tmp_path / "held.lock", "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)  # another holder: a first use would block here
-        t = time.perf_counter()
-        with jit.first_use("a"):
-            pass
-        assert time.perf_counter() - t < 0.5
-        fcntl.flock(fh, fcntl.LOCK_UN)
+    assert "a" in jit._READY and counting.calls == [fcntl.LOCK_EX, fcntl.LOCK_UN]
+    with jit.first_use("a"):
+        pass
+    assert counting.calls == [fcntl.LOCK_EX, fcntl.LOCK_UN]  # the second use took no lock
 
 
 def test_a_failed_first_use_is_retried_under_the_lock(tmp_path, monkeypatch):

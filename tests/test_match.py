@@ -1,79 +1,23 @@
 """gascar.match() (gascar.matching): successive halving, outputs, top-N, seeds, resume (stand-in objective).
 
-These tests use a small stand-in with the Objective protocol (log-spectrum
+These tests use the stand-in objective of conftest.py (log-spectrum
 distance of real synth renders), so they check the match machinery, not
-the fitness; tests/test_match_cli.py runs the real pipeline end to end.
+the fitness; tests/test_match_real.py runs the real pipeline end to end.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import F0, SR
 
 import gascar.matching as gm
 from gascar.errors import EvolutionError
-from gascar.preset import Preset, RenderSettings
+from gascar.preset import Preset
 from gascar.synths import auto_synths, get_synth
-
-SR = 22050
-F0 = 220.0
-
-
-class StandInTarget:
-    def __init__(self, path):
-        path = Path(path)
-        audio, sr = sf.read(str(path), dtype="float32")
-        self.path = str(path)
-        self.name = path.stem
-        self.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-        self.sample_rate = sr
-        self.audio = audio
-        self.n_samples = audio.size
-        self.f0_hz = F0
-        self.hold_s = 0.6 * audio.size / sr
-        self.pitched = True
-
-
-def _logspec(x):
-    n = x.shape[-1] // 256 * 256
-    frames = x[..., :n].reshape(*x.shape[:-1], -1, 256) * np.hanning(256)
-    return np.log1p(10 * np.abs(np.fft.rfft(frames, axis=-1)))
-
-
-class StandInObjective:
-    def __init__(self, target, synth):
-        self.target = target
-        self.synth = synth
-        self.space = synth.params
-        self.n_genes = self.space.n_genes
-        self._ref = _logspec(target.audio.astype(np.float64))
-
-    def render(self, genomes):
-        t = self.target
-        return self.synth.render(genomes, t.f0_hz, t.n_samples, t.sample_rate, hold_s=t.hold_s)
-
-    def components(self, genomes):
-        spec = _logspec(self.render(genomes).astype(np.float64))
-        return {"spectral": np.mean(np.abs(spec - self._ref), axis=(1, 2))}
-
-    def __call__(self, genomes):
-        return self.components(genomes)["spectral"]
-
-    def preset(self, genome, **info):
-        t = self.target
-        rs = RenderSettings(f0_hz=t.f0_hz, duration_s=t.n_samples / t.sample_rate, hold_s=t.hold_s, sample_rate=t.sample_rate)
-        return Preset.from_genome(self.synth.name, genome, rs, match=info)
-
-
-@pytest.fixture()
-def standin(monkeypatch):
-    monkeypatch.setattr(gm, "_make_objective", lambda target, name, opts: StandInObjective(target, get_synth(name)))
-    monkeypatch.setattr(gm, "_load_target", lambda path, opts: StandInTarget(path))
 
 
 @pytest.fixture()

@@ -12,6 +12,7 @@ pytest.importorskip("gascar.analysis")
 
 import gascar  # noqa: E402
 from gascar.cli import cli  # noqa: E402
+from gascar.fitness import DEFAULT_WEIGHTS  # noqa: E402
 from gascar.preset import Preset  # noqa: E402
 from gascar.synths import get_synth  # noqa: E402
 
@@ -68,10 +69,12 @@ def test_real_match_command_report_and_weights(target_wav, tmp_path):
     assert "w.render.wav" in html and "<audio" in html
     preset = Preset.load(out)
     assert preset.match["evaluations"] <= 96
-    # the weights reached the objective: its components are scored with f0 weighted 0
-    result = gascar.match(target_wav, synth="subtractive", budget=48, seed=2, n_jobs=1, handle_signals=False,
-                          fitness={"weights": {"mel": 1.0, "f0": 0.0}})
-    assert np.isfinite(result.fitness)
+    # the weights reached the objective: the preset names them, and its fitness is their weighted sum of components
+    weights = preset.match["weights"]
+    assert weights["mel"] == 1.0 and weights["f0"] == 0.0 and weights["stft"] == DEFAULT_WEIGHTS["stft"]
+    comps = preset.match["components"]
+    assert preset.match["fitness"] == pytest.approx(sum(weights[c] * comps[c] for c in comps), rel=1e-9)
+    assert preset.match["fitness"] != pytest.approx(sum(DEFAULT_WEIGHTS[c] * comps[c] for c in comps), rel=1e-6)
 
 
 def test_match_command_rejects_bad_weights_in_one_line(target_wav):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
+from conftest import F0, SR
 
 import gascar.matching as gm
 from gascar import plots
@@ -22,9 +22,6 @@ from gascar.errors import BatchError
 from gascar.matching import MatchOptions
 from gascar.report import rebuild_reports, write_match_report
 from gascar.synths import get_synth
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_match import F0, SR, StandInObjective, StandInTarget  # noqa: E402
 
 
 class _Refs(HTMLParser):
@@ -55,11 +52,6 @@ def assert_references_exist(page: Path) -> list[tuple[str, str]]:
         assert (page.parent / unquote(ref)).is_file(), f"{page.name}: <{tag}> {ref} does not exist"
     return refs
 
-
-@pytest.fixture()
-def standin(monkeypatch):
-    monkeypatch.setattr(gm, "_make_objective", lambda target, name, opts: StandInObjective(target, get_synth(name)))
-    monkeypatch.setattr(gm, "_load_target", lambda path, opts: StandInTarget(path))
 
 
 def _tone(path: Path, seed: int) -> Path:
