@@ -57,7 +57,8 @@ import numpy as np
 from .audio import AUDIO_EXTENSIONS, file_sha256
 from .errors import BatchError, GascarError
 from .fileio import json_ready
-from .matching import CHECKPOINT_EVERY, MAX_TOP, MatchOptions, MatchOutputs
+from .matching import CHECKPOINT_EVERY, MatchOptions
+from .outputs import MAX_TOP, MatchOutputs
 from .runfolder import (
     CHECKPOINT_DIR,
     FORMAT_VERSION,

@@ -1,7 +1,9 @@
 """The GASCAR error hierarchy: every expected failure is a ``GascarError``.
 
 The CLI turns these into one line, ``gascar: error: <file>: <what is wrong>``,
-and exit code 2. Messages say what was wrong, with the value, and what to do.
+and the error's :attr:`~GascarError.exit_code`: 2 (a usage error) unless
+the class says otherwise. Messages say what was wrong, with the value, and
+what to do.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ class GascarError(Exception):
     path
         The file the problem is about, if any; the CLI prefixes it.
     """
+
+    #: Exit code of the ``gascar`` command for this error.
+    exit_code = 2
 
     def __init__(self, message: str, *, path: str | os.PathLike | None = None):
         super().__init__(message)
@@ -73,3 +78,12 @@ class MidiError(GascarError):
 
 class ExportError(GascarError):
     """A preset cannot be exported as asked (bad options, unusable output folder)."""
+
+
+class OutputError(GascarError):
+    """Results cannot be written as asked: an invalid output setting, a full disk, an unwritable folder.
+
+    Exit code 1: the command was right, the machine could not take its results.
+    """
+
+    exit_code = 1

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import GascarError
+from .errors import OutputError
 
 
 @contextlib.contextmanager
@@ -36,13 +36,13 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise GascarError(f"cannot create folder: {exc.strerror or exc}", path=dest.parent) from None
+        raise OutputError(f"cannot create folder: {exc.strerror or exc}", path=dest.parent) from None
     if dest.is_dir():
-        raise GascarError("is a directory, expected a file path", path=dest)
+        raise OutputError("is a directory, expected a file path", path=dest)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=(dest.suffix if suffix is None else suffix) + ".part", dir=dest.parent)
     except OSError as exc:
-        raise GascarError(f"cannot write here: {exc.strerror or exc}", path=dest) from None
+        raise OutputError(f"cannot write here: {exc.strerror or exc}", path=dest) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:

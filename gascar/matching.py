@@ -1,12 +1,10 @@
 """``match()``: evolve a preset that sounds like a target, with one synth or all of them.
 
 With ``synth="auto"`` the budget is spread over every registered synth by
-successive halving: each round gives the surviving synths equal shares of
-an equal part of what is left, then keeps the better half (by best fitness
-so far), until one synth remains; its last round ends with the CMA-ES
-refinement. Runs continue across rounds (nothing is restarted), and each
-synth's random stream depends only on the seed and the synth's name, so
-``--synth fm --seed 3`` starts exactly like the fm run inside ``auto``.
+successive halving (:mod:`gascar.halving`); each synth's random stream
+depends only on the seed and the synth's name, so ``--synth fm --seed 3``
+starts exactly like the fm run inside ``auto``. Where the presets and
+renders go, and writing them, is :mod:`gascar.outputs`.
 
 The result holds the best preset, its fitness and components, the history
 of every generation, and the bests of other species (``top`` presets that
@@ -16,10 +14,8 @@ SIGTERM end the run after the current generation with everything written.
 
 from __future__ import annotations
 
-import math
 import os
 import time
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
@@ -33,6 +29,8 @@ from .evolve import Evaluator, Evolution, EvolutionConfig, GeneInfo, get_engine,
 from .evolve.interrupt import StopSignals
 from .evolve.reporting import Reporter
 from .evolve.run import components_function, run_steps, seed_sequence
+from .halving import HalvingPlan, halving_rounds, synth_seed
+from .outputs import MAX_TOP, MatchOutputs, default_outputs, write_results
 
 #: Objective evaluations of a default match (all synths together); measured
 #: to finish a 1.5 s target within a minute on 2 cores, and against 20,000
@@ -40,8 +38,11 @@ from .evolve.run import components_function, run_steps, seed_sequence
 DEFAULT_BUDGET = 30000
 #: Generations between two checkpoint writes.
 CHECKPOINT_EVERY = 5
-#: Most presets ``top`` may ask for.
-MAX_TOP = 20
+#: Names re-exported for callers of gascar.matching (the API before the split), and the plan's old name,
+#: under which checkpoints written before the split pickled it.
+__all__ = ["CHECKPOINT_EVERY", "DEFAULT_BUDGET", "MAX_TOP", "MatchOptions", "MatchOutputs", "MatchResult", "default_outputs",
+           "halving_rounds", "match", "synth_seed", "write_results"]
+_Plan = HalvingPlan
 
 
 @dataclass(frozen=True)
@@ -114,81 +115,6 @@ class MatchOptions:
                 raise EvolutionError(f"restart_after must be a whole number of generations >= 0 (0: never), got {r!r}")
             changes["restart_stall"] = int(r) or None
         return get_engine(self.engine, **changes)
-
-
-@dataclass(frozen=True)
-class MatchOutputs:
-    """Where a match writes its results.
-
-    Attributes
-    ----------
-    preset : Path or None
-        Best preset; the k-th best (``top``) goes to ``<stem>.<k>.preset.json``.
-    render : Path or None
-        Render of the best preset; ``None`` writes none. The k-th goes to
-        ``<stem>.<k>.wav`` (``<stem>.<k>.render.wav``) beside it.
-    top : int
-        Number of presets (and renders) to write, from different species.
-    checkpoint : Path or None
-        Checkpoint file; when None, an interrupted run still writes one
-        beside the preset (``<stem>.ckpt``) so it can be resumed.
-    """
-
-    preset: Path | None = None
-    render: Path | None = None
-    top: int = 1
-    checkpoint: Path | None = None
-
-    def __post_init__(self) -> None:
-        if isinstance(self.top, bool) or not isinstance(self.top, int) or not 1 <= self.top <= MAX_TOP:
-            raise EvolutionError(f"top must be between 1 and {MAX_TOP}, got {self.top!r}")
-
-    def preset_path(self, rank: int) -> Path | None:
-        return None if self.preset is None else _ranked(self.preset, rank, ".preset.json")
-
-    def render_path(self, rank: int) -> Path | None:
-        if self.render is None:
-            return None
-        return _ranked(self.render, rank, ".render.wav" if self.render.name.endswith(".render.wav") else ".wav")
-
-    def checkpoint_path(self) -> Path | None:
-        if self.checkpoint is not None:
-            return self.checkpoint
-        if self.preset is None:
-            return None
-        return self.preset.with_name(_stem(self.preset, ".preset.json") + ".ckpt")
-
-
-def _stem(path: Path, suffix: str) -> str:
-    name = path.name
-    for suf in (suffix, ".json", ".render.wav", ".wav"):
-        if name.endswith(suf) and len(name) > len(suf):
-            return name[: -len(suf)]
-    return path.stem
-
-
-def _ranked(path: Path, rank: int, suffix: str) -> Path:
-    if rank == 1:
-        return path
-    real_suffix = suffix if path.name.endswith(suffix) else path.suffix
-    return path.with_name(f"{_stem(path, suffix)}.{rank}{real_suffix}")
-
-
-def default_outputs(target_path: str | os.PathLike, *, preset=None, render=None, no_render: bool = False, top: int = 1,
-                    checkpoint=None) -> MatchOutputs:
-    """The CLI's default files: ``<target stem>.preset.json`` in the current folder, its render beside it.
-
-    The render defaults to ``<stem>.render.wav`` beside the preset (never
-    onto the target itself).
-    """
-    preset_path = Path(preset) if preset is not None else Path(Path(target_path).stem + ".preset.json")
-    if no_render:
-        render_path = None
-    elif render is not None:
-        render_path = Path(render)
-    else:
-        render_path = preset_path.with_name(_stem(preset_path, ".preset.json") + ".render.wav")
-    return MatchOutputs(preset=preset_path, render=render_path, top=top, checkpoint=None if checkpoint is None else Path(checkpoint))
 
 
 @dataclass
@@ -290,60 +216,6 @@ class MatchResult:
             return (head + f", pYIN unsure (confidence {a['f0_confidence']:.2f}; it may be a partial or a subharmonic); "
                     "if you know the note, --note or --f0 gives it and often matches better")
         return head + f", pYIN confidence {a['f0_confidence']:.2f}"
-
-
-# -- successive halving ------------------------------------------------------------------------
-
-
-def synth_seed(seed_entropy: int, synth: str) -> np.random.SeedSequence:
-    """The random stream of one synth's run: depends on the seed and the synth's name only."""
-    return np.random.SeedSequence(seed_entropy, spawn_key=(zlib.crc32(synth.encode("utf-8")),))
-
-
-def halving_rounds(n_synths: int) -> int:
-    """Rounds of successive halving (keep the better half, rounded up) until one synth is left, plus its final round."""
-    rounds, n = 1, n_synths
-    while n > 1:
-        n = math.ceil(n / 2)
-        rounds += 1
-    return rounds
-
-
-class _Plan:
-    """Successive-halving state: the round, the survivors, and what each may spend."""
-
-    def __init__(self, synths: list[str], budget: int):
-        self.synths = list(synths)
-        self.budget = int(budget)
-        self.survivors = list(synths)
-        self.round = 0
-        self.rounds = halving_rounds(len(synths))
-        self.started = False
-
-    @property
-    def final(self) -> bool:
-        return len(self.survivors) == 1
-
-    def start_round(self, evolutions: dict[str, Evolution]) -> None:
-        """Give each survivor its share of an equal part of the budget left."""
-        spent = sum(ev.evaluations for ev in evolutions.values())
-        left = max(0, self.budget - spent)
-        rounds_left = max(1, self.rounds - self.round)
-        part = left if self.final else left // rounds_left
-        share, extra = divmod(part, len(self.survivors))
-        for i, name in enumerate(self.survivors):
-            ev = evolutions[name]
-            ev.set_budget(ev.evaluations + share + (1 if i < extra else 0), final=self.final)
-        self.started = True
-
-    def end_round(self, evolutions: dict[str, Evolution]) -> None:
-        """Keep the better half of the survivors (order of the synth list on ties)."""
-        keep = math.ceil(len(self.survivors) / 2)
-        ranked = sorted(self.survivors, key=lambda s: (evolutions[s].best_fitness, self.synths.index(s)))
-        kept = set(ranked[:keep])
-        self.survivors = [s for s in self.survivors if s in kept]
-        self.round += 1
-        self.started = False
 
 
 # -- the match -----------------------------------------------------------------------------------
@@ -451,7 +323,7 @@ def match(
     if state is not None:
         seed_entropy = state["seed"]
         evolutions: dict[str, Evolution] = state["evolutions"]
-        plan: _Plan = state["plan"]
+        plan: HalvingPlan = state["plan"]
         history: list[dict] = state["history"]
     else:
         seed_entropy = seed_sequence(options.seed).entropy
@@ -459,7 +331,7 @@ def match(
             name: Evolution(name, GeneInfo.from_space(obj.space), config, budget=0, seed=synth_seed(seed_entropy, name), final=False)
             for name, obj in objectives.items()
         }
-        plan = _Plan(names, options.budget)
+        plan = HalvingPlan(names, options.budget)
         history = []
 
     ck_path = outputs.checkpoint
@@ -576,7 +448,7 @@ def _top_candidates(evolutions: dict[str, Evolution], names: list[str], k: int) 
         ev = evolutions[name]
         if ev.best_genome is None:
             continue
-        cands.append((ev.best_fitness, names.index(name), 0, name, ev._species_id_of_best(), ev.best_genome))
+        cands.append((ev.best_fitness, names.index(name), 0, name, ev.best_species_id, ev.best_genome))
         for sid, g, f in ev.species_bests():
             cands.append((f, names.index(name), 1, name, sid, g))
         hg, hf = ev.hall_of_fame()
@@ -601,36 +473,6 @@ def _differs(ev: Evolution, name: str, genome: np.ndarray, picked: list, *, stri
         return False
     if not strict:
         return True
-    d = ev.species.distance(genome[None, :], np.stack(same))[0]
-    limit = 0.5 * (ev.species.threshold if ev.species.threshold is not None else 0.1)
+    d = ev.species_distance(genome, np.stack(same))
+    limit = 0.5 * (ev.species_threshold if ev.species_threshold is not None else 0.1)
     return bool(np.all(d > limit))
-
-
-def write_results(result: MatchResult, picks: list, objectives: Mapping, outputs: MatchOutputs) -> list[Path]:
-    """Write the top presets, their files in their synth's own format (dx7: .syx) and renders; return the paths written.
-
-    The dx7 presets also go into one 32-voice bank, ``<stem>.bank.syx`` (the file Dexed's cartridge manager loads).
-    """
-    from .audio import write_audio
-    from .export import write_native, write_native_bank
-
-    files = []
-    presets = [result.preset, *result.others]
-    for rank, (preset, (name, _, genome, _)) in enumerate(zip(presets[: outputs.top], picks[: outputs.top]), start=1):
-        p = outputs.preset_path(rank)
-        if p is not None:
-            files.append(preset.save(p))
-            native = write_native(preset, p)
-            if native is not None:
-                files.append(native)
-        r = outputs.render_path(rank)
-        if r is not None:
-            obj = objectives[name]
-            audio = np.asarray(obj.render(genome[None, :]))[0]
-            sr = int(getattr(obj.target, "sample_rate", preset.render.sample_rate))
-            files.append(write_audio(r, audio, sr))
-    if outputs.preset is not None:
-        bank = write_native_bank(presets[: outputs.top], outputs.preset_path(1))
-        if bank is not None:
-            files.append(bank)
-    return files

@@ -15,7 +15,7 @@ import soundfile as sf
 from conftest import F0, SR
 
 import gascar.matching as gm
-from gascar.errors import EvolutionError
+from gascar.errors import EvolutionError, OutputError
 from gascar.preset import Preset
 from gascar.synths import auto_synths, get_synth
 
@@ -101,7 +101,7 @@ def test_match_rejects_bad_settings(standin, target_wav):
         gm.match(target_wav, budgett=10)
     with pytest.raises(EvolutionError, match="budget"):
         gm.match(target_wav, budget=0)
-    with pytest.raises(EvolutionError, match="top"):
+    with pytest.raises(OutputError, match="top"):
         gm.MatchOutputs(top=0)
     with pytest.raises(EvolutionError, match="restart_after"):
         gm.match(target_wav, restart_after=-1)

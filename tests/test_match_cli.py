@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -136,3 +137,12 @@ def test_match_export_sfz_writes_an_instrument_beside_each_preset(standin, targe
     sfz = tmp_path / "snd-sfz" / "snd.sfz"
     assert sfz.is_file() and f"wrote {Path('snd-sfz') / 'snd.sfz'}" in res.output
     assert "snd.preset.json" in sfz.read_text().splitlines()[1]
+
+
+def test_results_that_cannot_be_written_exit_1_not_the_usage_code(standin, target_wav, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way of a folder")
+    res = CliRunner().invoke(cli, ["match", str(target_wav), "--synth", "subtractive", "--budget", "40", "--seed", "1",
+                                   "--jobs", "1", "-q", "-o", str(blocker / "out.preset.json")])
+    assert res.exit_code == 1, res.output
+    assert "gascar: error:" in res.output and "cannot create folder" in res.output

@@ -76,7 +76,7 @@ def bench_fitness(
     BenchmarkError
         For impossible settings.
     """
-    from ..evolve.parallel import Evaluator, _single_thread
+    from ..evolve.parallel import Evaluator, single_thread
     from ..objective import Objective
     from ..synths import get_synth, list_synths
 
@@ -88,7 +88,7 @@ def bench_fitness(
     for name in list(synths) if synths is not None else list_synths():
         objective = Objective(target, get_synth(name))
         genomes = np.random.default_rng(seed).random((batch, objective.n_genes))
-        limits = _single_thread()
+        limits = single_thread()
         try:
             objective(genomes[:2])
             audio = objective.render(genomes)

@@ -3,7 +3,8 @@
 Each command lives in its own module of this package and registers itself
 on :data:`cli`. Expected failures (:class:`~gascar.errors.GascarError`)
 become one line on stderr, ``gascar: error: <file>: <what is wrong>``, and
-exit code 2; ``--debug`` shows the traceback instead.
+the error's exit code (2, a usage error; 1 for results that cannot be
+written); ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ EXIT_USAGE = 2
 
 
 class _Group(click.Group):
-    """Click group that turns GASCAR's errors into one line and exit code 2."""
+    """Click group that turns GASCAR's errors into one line and their exit code."""
 
     def invoke(self, ctx: click.Context):
         debug = bool(ctx.params.get("debug"))
@@ -35,7 +36,7 @@ class _Group(click.Group):
             if debug:
                 raise
             click.echo(f"gascar: error: {exc}", err=True)
-            ctx.exit(EXIT_USAGE)
+            ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, KeyboardInterrupt, SystemExit):
             raise
         except MemoryError:

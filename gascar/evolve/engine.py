@@ -496,6 +496,20 @@ class Evolution:
             sp.best_genome = cand[i].copy()
 
     # -- results ----------------------------------------------------------------------------
+    @property
+    def best_species_id(self) -> int:
+        """Species of the run's best genome; -1 when it came from an earlier start (restart)."""
+        return self._species_id_of_best()
+
+    @property
+    def species_threshold(self) -> float | None:
+        """The speciation distance threshold now (None before the first speciation)."""
+        return self.species.threshold
+
+    def species_distance(self, genome: np.ndarray, others: np.ndarray) -> np.ndarray:
+        """Speciation distance of ``genome`` ``(n_genes,)`` to each row of ``others`` ``(k, n_genes)``: shape ``(k,)``."""
+        return self.species.distance(np.asarray(genome)[None, :], np.asarray(others))[0]
+
     def species_bests(self) -> list[tuple[int, np.ndarray, float]]:
         """Best genome of every living species and of every earlier start (ids -1, -2, ...), best first.
 

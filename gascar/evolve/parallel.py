@@ -49,7 +49,8 @@ def _evaluate_chunk(key, genomes: np.ndarray) -> np.ndarray:
     return np.asarray(_WORKER_OBJECTIVES[key](genomes), dtype=np.float64)
 
 
-def _single_thread():
+def single_thread():
+    """Limit numeric libraries to one thread (as in every worker): a threadpoolctl limit to undo, or False."""
     try:
         from threadpoolctl import threadpool_limits
 
@@ -148,7 +149,7 @@ class Evaluator:
         if self.n_jobs == 1:
             objective = self.objectives[key]
             if self._limits is None:  # single-threaded numerics as in the workers: same bits
-                self._limits = _single_thread()
+                self._limits = single_thread()
                 memory.keep_buffers()
             out = np.concatenate([np.asarray(objective(c), dtype=np.float64) for c in chunks])
         else:

@@ -1,0 +1,129 @@
+"""Where a match writes its presets and renders (the ranked file names of ``top``), and writing them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import OutputError
+
+#: Most presets ``top`` may ask for.
+MAX_TOP = 20
+
+
+@dataclass(frozen=True)
+class MatchOutputs:
+    """Where a match writes its results.
+
+    Attributes
+    ----------
+    preset : Path or None
+        Best preset; the k-th best (``top``) goes to ``<stem>.<k>.preset.json``.
+    render : Path or None
+        Render of the best preset; ``None`` writes none. The k-th goes to
+        ``<stem>.<k>.wav`` (``<stem>.<k>.render.wav``) beside it.
+    top : int
+        Number of presets (and renders) to write, from different species.
+    checkpoint : Path or None
+        Checkpoint file; when None, an interrupted run still writes one
+        beside the preset (``<stem>.ckpt``) so it can be resumed.
+    """
+
+    preset: Path | None = None
+    render: Path | None = None
+    top: int = 1
+    checkpoint: Path | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.top, bool) or not isinstance(self.top, int) or not 1 <= self.top <= MAX_TOP:
+            raise OutputError(f"top must be between 1 and {MAX_TOP}, got {self.top!r}")
+
+    def preset_path(self, rank: int) -> Path | None:
+        return None if self.preset is None else _ranked(self.preset, rank, ".preset.json")
+
+    def render_path(self, rank: int) -> Path | None:
+        if self.render is None:
+            return None
+        return _ranked(self.render, rank, ".render.wav" if self.render.name.endswith(".render.wav") else ".wav")
+
+    def checkpoint_path(self) -> Path | None:
+        if self.checkpoint is not None:
+            return self.checkpoint
+        if self.preset is None:
+            return None
+        return self.preset.with_name(_stem(self.preset, ".preset.json") + ".ckpt")
+
+
+def _stem(path: Path, suffix: str) -> str:
+    name = path.name
+    for suf in (suffix, ".json", ".render.wav", ".wav"):
+        if name.endswith(suf) and len(name) > len(suf):
+            return name[: -len(suf)]
+    return path.stem
+
+
+def _ranked(path: Path, rank: int, suffix: str) -> Path:
+    if rank == 1:
+        return path
+    real_suffix = suffix if path.name.endswith(suffix) else path.suffix
+    return path.with_name(f"{_stem(path, suffix)}.{rank}{real_suffix}")
+
+
+def default_outputs(target_path: str | os.PathLike, *, preset=None, render=None, no_render: bool = False, top: int = 1,
+                    checkpoint=None) -> MatchOutputs:
+    """The CLI's default files: ``<target stem>.preset.json`` in the current folder, its render beside it.
+
+    The render defaults to ``<stem>.render.wav`` beside the preset (never
+    onto the target itself).
+    """
+    preset_path = Path(preset) if preset is not None else Path(Path(target_path).stem + ".preset.json")
+    if no_render:
+        render_path = None
+    elif render is not None:
+        render_path = Path(render)
+    else:
+        render_path = preset_path.with_name(_stem(preset_path, ".preset.json") + ".render.wav")
+    return MatchOutputs(preset=preset_path, render=render_path, top=top, checkpoint=None if checkpoint is None else Path(checkpoint))
+
+
+def write_results(result, picks: list, objectives: Mapping, outputs: MatchOutputs) -> list[Path]:
+    """Write the top presets, their files in their synth's own format (dx7: .syx) and renders; return the paths written.
+
+    With several presets, those of the dx7 synth also go into one bank, ``<stem>.bank.syx``.
+
+    Parameters
+    ----------
+    result : gascar.matching.MatchResult
+    picks : list of (synth, species_id, genome (n_genes,), fitness)
+        The presets' genomes, best first (rank 1 is ``result.preset``).
+    objectives : mapping of synth name to Objective
+        What renders each genome.
+    outputs : MatchOutputs
+    """
+    from .audio import write_audio
+    from .export import write_native, write_native_bank
+
+    files = []
+    presets = [result.preset, *result.others]
+    for rank, (preset, (name, _, genome, _)) in enumerate(zip(presets[: outputs.top], picks[: outputs.top]), start=1):
+        p = outputs.preset_path(rank)
+        if p is not None:
+            files.append(preset.save(p))
+            native = write_native(preset, p)
+            if native is not None:
+                files.append(native)
+        r = outputs.render_path(rank)
+        if r is not None:
+            obj = objectives[name]
+            audio = np.asarray(obj.render(genome[None, :]))[0]
+            sr = int(getattr(obj.target, "sample_rate", preset.render.sample_rate))
+            files.append(write_audio(r, audio, sr))
+    if outputs.top > 1 and outputs.preset is not None:
+        bank = write_native_bank(presets[: outputs.top], outputs.preset_path(1))
+        if bank is not None:
+            files.append(bank)
+    return files
