@@ -1,7 +1,7 @@
 """``gascar bench basin``: how near its answer a search must land for refinement to finish it.
 
 In-domain targets (the files of ``gascar bench match``) have a known
-answer: the oracle genome of :func:`gascar.bench.match.oracle_genome`
+answer: the oracle genome of :func:`gascar.bench.suites.oracle_genome`
 (the target's own genes, pitch genes as near its true note as they go, the
 true note-off). Here each answer is disturbed: every continuous synth gene
 that refinement searches, and the note-off gene, gets Gaussian noise of
@@ -35,7 +35,9 @@ import numpy as np
 from .. import fileio
 from ..errors import BenchmarkError
 from . import quiet, report_text
-from .match import NEAR_PERFECT_DB, BenchTarget, load_runs, make_indomain_targets, oracle_genome, record_runs
+from .judge import NEAR_PERFECT_DB
+from .runs import load_runs, record_runs
+from .suites import BenchTarget, make_indomain_targets, oracle_genome
 
 TITLE = "Basins of in-domain answers (`gascar bench basin`)"
 #: Disturbances (standard deviation, gene units) measured by default.

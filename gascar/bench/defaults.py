@@ -21,7 +21,9 @@ import numpy as np
 
 from .. import fileio
 from . import quiet, report_text
-from .match import NEAR_PERFECT_DB, BenchTarget, _q, load_runs, make_indomain_targets, record_runs
+from .judge import NEAR_PERFECT_DB
+from .runs import load_runs, quartiles, record_runs
+from .suites import BenchTarget, make_indomain_targets
 
 TITLE = "Default matches of in-domain sounds (`gascar bench defaults`)"
 
@@ -82,7 +84,7 @@ def bench_defaults(out_dir: Path, *, synths=None, per_synth: int = 4, seeds: int
         Workers of each match (default: all cores); never changes a result.
     target_seed : int
         Seed of the in-domain targets: 0 is the benchmark's, others give
-        held-out sounds (see :func:`gascar.bench.match.make_indomain_targets`).
+        held-out sounds (see :func:`gascar.bench.suites.make_indomain_targets`).
     """
     from ..matching import DEFAULT_BUDGET
     from ..synths import list_synths
@@ -115,7 +117,7 @@ def format_table(records: list[dict], near_perfect_db: float = NEAR_PERFECT_DB) 
     for name in sorted(groups) + ["all"]:
         rs = records if name == "all" else groups[name]
         lsd = [r["lsd_db"] for r in rs]
-        med, q1, q3 = _q(lsd)
+        med, q1, q3 = quartiles(lsd)
         near = np.mean(np.asarray(lsd) <= near_perfect_db)
         same = np.mean([r["synth"] == r["made_by"] for r in rs])
         mfcc = np.median([r["mfcc13_mae"] for r in rs])

@@ -29,6 +29,8 @@ FFT_SIZES = (512, 1024, 2048, 4096)
 FLOOR_DB = 80.0
 RMS_DBFS = -20.0
 MEASURES = ("lsd_db", "mfcc13_mae", "mfcc20_mae")
+#: A match is near-perfect when its judged LSD is at most this (dB); the benchmarks' tables count them.
+NEAR_PERFECT_DB = 3.0
 
 
 def normalise(x: np.ndarray, n_samples: int) -> np.ndarray:

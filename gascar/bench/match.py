@@ -21,16 +21,18 @@ Methods
 Suites
     ``indomain``: for each synth, sounds rendered from random genomes (the
     answer is known, so the parameter error is reported too); ``real``:
-    every sound file of a folder.
+    every sound file of a folder (:mod:`gascar.bench.suites`).
 
 Each run is one line of ``runs.jsonl`` in the output folder, written as soon
-as it finishes, so an interrupted benchmark resumes where it stopped.
+as it finishes, so an interrupted benchmark resumes where it stopped
+(:mod:`gascar.bench.runs`). The suites, runs store and judge's threshold
+are imported here under their old names too (``BenchTarget``,
+``load_runs``, ``NEAR_PERFECT_DB`` ...), for callers of this module.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
 import warnings
@@ -43,7 +45,28 @@ import numpy as np
 from .. import fileio
 from ..errors import BenchmarkError
 from . import quiet
-from .judge import judge
+from .judge import NEAR_PERFECT_DB, judge
+from .runs import load_runs, quartiles, record_runs
+from .suites import (
+    INDOMAIN_DURATION_S,
+    INDOMAIN_HOLD_S,
+    INDOMAIN_MIDI,
+    BenchTarget,
+    make_indomain_targets,
+    oracle,
+    oracle_genome,
+    oracles,
+    real_targets,
+    reference_distances,
+)
+
+__all__ = [  # with the suites' and runs' names, which callers of this module used before they moved
+    "ABLATIONS", "ALL_METHODS", "CURVE_POINTS", "DEFAULT_METHODS", "INDOMAIN_DURATION_S", "INDOMAIN_HOLD_S", "INDOMAIN_MIDI",
+    "NEAR_PERFECT_DB", "README_BEGIN", "README_END", "BenchConfig", "BenchTarget", "BudgetExhausted", "BudgetedObjective",
+    "RunSpec", "available_methods", "format_pivot", "format_references", "format_table", "load_runs", "make_indomain_targets",
+    "oracle", "oracle_genome", "oracles", "plan", "plot_convergence", "readme_block", "real_targets", "record_runs",
+    "reference_distances", "run_bench", "run_one", "summarise", "update_readme", "write_outputs",
+]
 
 ALL_METHODS = ("gascar", "ga", "gascar-nospec", "gascar-spec", "gascar-minimal", "gascar-norefine", "gascar-norestart",
                "cmaes", "random", "nevergrad")
@@ -53,10 +76,6 @@ DEFAULT_METHODS = ALL_METHODS
 ABLATIONS = ("gascar-nospec", "gascar-spec", "gascar-minimal", "gascar-norefine", "gascar-norestart")
 #: Evaluation counts at which the best-so-far is judged (convergence curves).
 CURVE_POINTS = (100, 250, 500, 1000, 2500, 5000, 10000, 20000, 50000)
-#: Length, note-off and pitch range of in-domain targets.
-INDOMAIN_DURATION_S = 1.0
-INDOMAIN_HOLD_S = 0.6
-INDOMAIN_MIDI = (40, 76)
 
 
 class BudgetExhausted(Exception):
@@ -205,91 +224,6 @@ def available_methods(methods: Iterable[str]) -> list[str]:
                 continue
         out.append(m)
     return out
-
-
-# -- targets -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BenchTarget:
-    """One target of a suite.
-
-    Attributes
-    ----------
-    suite : str
-        ``"indomain"`` or ``"real"``.
-    name : str
-        Unique within the suite (``fm-03`` or the file's name).
-    path : str
-        The sound file.
-    synth : str or None
-        For in-domain targets, the synth that made it (and the synth matched).
-    genome : list of float or None
-        For in-domain targets, the synth genes that made it.
-    f0_hz : float or None
-        For in-domain targets, the pitch it was rendered at.
-    """
-
-    suite: str
-    name: str
-    path: str
-    synth: str | None = None
-    genome: list[float] | None = None
-    f0_hz: float | None = None
-
-
-def make_indomain_targets(folder: Path, synths: Iterable[str], per_synth: int, seed: int = 0) -> list[BenchTarget]:
-    """Render ``per_synth`` targets from random genomes of each synth into ``folder``.
-
-    Silent or clipped-flat renders are drawn again. The same seed always
-    gives the same targets. Seed 0 makes the benchmark's targets, named
-    ``<synth>-NN``; any other seed makes different sounds, named
-    ``<synth>-s<seed>-NN`` so they never mix with them in a folder or a
-    runs file: held-out sounds on which to check a change before it is
-    measured on the benchmark's own.
-    """
-    from ..audio import write_audio
-    from ..synths import get_synth, list_synths
-
-    sr = 22050
-    n = int(INDOMAIN_DURATION_S * sr)
-    out = []
-    known = list(list_synths())
-    for name in synths:
-        synth = get_synth(name)
-        # Keyed by the synth's place among all synths, so a subset makes the same files as the full set.
-        si = known.index(synth.name)
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(si, 7)))
-        made = 0
-        while made < per_synth:
-            g = rng.random((8, synth.n_genes))
-            midi = rng.integers(INDOMAIN_MIDI[0], INDOMAIN_MIDI[1] + 1, size=8)
-            f0 = 440.0 * 2 ** ((midi - 69) / 12)
-            x = synth.render(g, f0, n, sr, hold_s=INDOMAIN_HOLD_S)
-            rms = np.sqrt(np.mean(x.astype(np.float64) ** 2, axis=1))
-            for k in np.flatnonzero((rms > 3e-3) & (np.max(np.abs(x), axis=1) < 0.999)):
-                if made == per_synth:
-                    break
-                tname = f"{name}-{made:02d}" if seed == 0 else f"{name}-s{seed}-{made:02d}"
-                path = folder / f"{tname}.wav"
-                if not path.exists():
-                    write_audio(path, x[k], sr, subtype="FLOAT")
-                out.append(BenchTarget("indomain", tname, str(path), name, g[k].tolist(), float(f0[k])))
-                made += 1
-    return out
-
-
-def real_targets(folder: Path) -> list[BenchTarget]:
-    """Every sound file directly in ``folder``, sorted by name."""
-    from ..audio import AUDIO_EXTENSIONS
-
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise BenchmarkError("no such folder of real targets", path=folder)
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS)
-    if not files:
-        raise BenchmarkError("holds no sound files", path=folder)
-    return [BenchTarget("real", p.name, str(p)) for p in files]
 
 
 # -- runs -----------------------------------------------------------------------------------
@@ -481,40 +415,6 @@ def _has_switches(synth: str) -> bool:
     return bool(np.any(get_synth(synth).params.switch_mask))
 
 
-def load_runs(path: Path) -> dict[str, dict]:
-    """Finished runs from a ``runs.jsonl`` (a torn last line is ignored)."""
-    runs = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            runs[rec["key"]] = rec
-    return runs
-
-
-def record_runs(runs_path: Path, done: dict[str, dict], records: Iterable[dict], *, total: int, pending: int,
-                desc: str, unit: str, progress: bool = True) -> None:
-    """Append each record to ``runs_path`` as it arrives (one JSON line, flushed) and into ``done`` by its ``key``.
-
-    ``records`` is usually a generator of the ``pending`` runs still to make
-    out of a plan of ``total``, so an interrupted benchmark keeps every run
-    finished before the interruption (:func:`load_runs` reads them back). A
-    progress bar (``desc``, ``unit``; off without ``progress``) starts at the
-    runs already done and advances by one per record.
-    """
-    from tqdm import tqdm
-
-    with tqdm(total=total, initial=total - pending, desc=desc, unit=unit, disable=not progress) as bar, \
-            open(runs_path, "a", encoding="utf-8") as fh:
-        for rec in records:
-            fh.write(json.dumps(rec) + "\n")
-            fh.flush()
-            done[rec["key"]] = rec
-            bar.update(1)
-
-
 def run_bench(config: BenchConfig, *, progress: bool = True, readme: Path | None = None) -> list[dict]:
     """Run (or resume) the benchmark; write runs, table, JSON and plot (and ``readme``'s block, when given).
 
@@ -544,11 +444,6 @@ def run_bench(config: BenchConfig, *, progress: bool = True, readme: Path | None
 # -- results ------------------------------------------------------------------------------------
 
 
-def _q(values: list[float]) -> tuple[float, float, float]:
-    a = np.asarray(values, dtype=float)
-    return float(np.median(a)), float(np.percentile(a, 25)), float(np.percentile(a, 75))
-
-
 def summarise(records: list[dict], near_perfect_db: float) -> list[dict]:
     """Median and interquartile range per method, suite, synth and budget."""
     groups: dict[tuple, list[dict]] = {}
@@ -560,112 +455,11 @@ def summarise(records: list[dict], near_perfect_db: float) -> list[dict]:
         for m in ("lsd_db", "mfcc13_mae", "mfcc20_mae", "param_error", "evals_per_s", "seconds"):
             vals = [r[m] for r in rs if m in r]
             if vals:
-                row[m], row[m + "_q1"], row[m + "_q3"] = _q(vals)
+                row[m], row[m + "_q1"], row[m + "_q3"] = quartiles(vals)
         if suite == "indomain":
             row["near_perfect"] = float(np.mean([r["lsd_db"] <= near_perfect_db for r in rs]))
         rows.append(row)
     return rows
-
-
-def reference_distances(targets: list[BenchTarget]) -> dict[str, dict]:
-    """Judged LSD of known differences, per synth of the in-domain suite: the scale a threshold needs.
-
-    ``detune_5c`` and ``detune_20c``: each target against its own genome
-    rendered 5 and 20 cents sharp (5 cents is about the smallest pitch
-    change listeners notice); ``presets_median`` and ``presets_p05``:
-    between different targets of the synth (different random presets).
-    """
-    from ..audio import load_audio
-    from ..synths import get_synth
-
-    sr = 22050
-    n = int(INDOMAIN_DURATION_S * sr)
-    out = {}
-    by_synth: dict[str, list[BenchTarget]] = {}
-    for t in targets:
-        if t.suite == "indomain" and t.genome is not None and t.f0_hz is not None:
-            by_synth.setdefault(t.synth, []).append(t)
-    for name, ts in sorted(by_synth.items()):
-        synth = get_synth(name)
-        sounds = [load_audio(t.path, trim=False).samples for t in ts]
-        row = {"targets": len(ts)}
-        for cents in (5, 20):
-            g = np.array([t.genome for t in ts])
-            f0 = np.array([t.f0_hz for t in ts]) * 2 ** (cents / 1200)
-            moved = synth.render(g, f0, n, sr, hold_s=INDOMAIN_HOLD_S)
-            row[f"detune_{cents}c"] = float(np.median([judge(a, b, sr)["lsd_db"] for a, b in zip(sounds, moved)]))
-        pairs = [judge(a, b, sr)["lsd_db"] for i, a in enumerate(sounds) for b in sounds[i + 1:]]
-        if pairs:
-            row["presets_median"] = float(np.median(pairs))
-            row["presets_p05"] = float(np.percentile(pairs, 5))
-        out[name] = row
-    return out
-
-
-def oracle(target: BenchTarget, cache_dir: str | None = None) -> dict:
-    """How near the match space comes to an in-domain target: its own genes, re-scored.
-
-    The genes that made the target, with the pitch genes set as near its
-    true note as they go (octave and fine tune around the detected f0, or
-    the free frequency gene) and the note-off gene at the true note-off,
-    rendered through the match's :class:`gascar.objective.Objective` and
-    judged. A target is *reachable* when the true note lies within the
-    pitch genes' range; reachable targets score 0 dB (the synths' noise is
-    a fixed sequence). Another genome may still sound close to an
-    unreachable target.
-
-    Returns
-    -------
-    dict
-        ``reachable`` (bool), ``lsd_db`` and ``fitness`` of the oracle genome,
-        ``detected_f0_hz`` (None for unpitched targets) and ``f0_hz`` (true).
-    """
-    from ..analysis import load_target
-    from ..objective import Objective
-    from ..synths import get_synth
-
-    analysed = load_target(target.path, cache_dir=cache_dir)
-    obj = Objective(analysed, get_synth(target.synth))
-    genome, fitness, reachable = oracle_genome(target, obj)
-    audio = obj.render(genome[None, :])[0]
-    return {"reachable": reachable, "lsd_db": judge(np.asarray(analysed.samples), audio, analysed.sample_rate)["lsd_db"],
-            "fitness": fitness, "detected_f0_hz": float(analysed.f0_hz) if analysed.pitched else None,
-            "f0_hz": float(target.f0_hz)}
-
-
-def oracle_genome(target: BenchTarget, objective) -> tuple[np.ndarray, float, bool]:
-    """The genome of :func:`oracle` in ``objective``'s match space (the target's own analysis).
-
-    Returns
-    -------
-    genome : ndarray, shape (n_genes,)
-        The target's synth genes, the pitch genes as near its true note as
-        they go (the best-scoring of the candidates that reach it, or of
-        all when none does) and the true note-off.
-    fitness : float
-        Its fitness.
-    reachable : bool
-        Whether the pitch genes reach the true note.
-    """
-    specs, k = objective.space.specs, objective.n_synth_genes
-    base = np.zeros(objective.n_genes)
-    base[:k] = target.genome
-    base[-1] = specs[-1].to_unit(INDOMAIN_HOLD_S)
-    genes, reached = objective.pitch_genes(target.f0_hz)  # each octave and fine tune, or the free frequency gene
-    genomes = np.repeat(base[None, :], len(genes), axis=0)
-    genomes[:, k : k + genes.shape[1]] = genes
-    reachable = bool(reached.any())
-    if reachable:
-        genomes = genomes[reached]
-    fitness = objective(genomes)
-    i = int(np.argmin(fitness))
-    return genomes[i], float(fitness[i]), reachable
-
-
-def oracles(targets: list[BenchTarget], cache_dir: str | None = None) -> dict[str, dict]:
-    """:func:`oracle` of every in-domain target, by name."""
-    return {t.name: {"synth": t.synth, **oracle(t, cache_dir)} for t in targets
-            if t.suite == "indomain" and t.genome is not None and t.f0_hz is not None}
 
 
 def format_references(refs: dict[str, dict], near_perfect_db: float, reach: dict[str, dict] | None = None) -> str:
@@ -777,7 +571,6 @@ def plot_convergence(records: list[dict], path: Path) -> Path:
     return path
 
 
-NEAR_PERFECT_DB = 3.0
 #: Markers of the block :func:`update_readme` rewrites.
 README_BEGIN = "<!-- gascar bench match: begin (written by gascar bench match --readme) -->"
 README_END = "<!-- gascar bench match: end -->"
