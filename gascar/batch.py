@@ -56,6 +56,7 @@ import numpy as np
 
 from .audio import AUDIO_EXTENSIONS, file_sha256
 from .errors import BatchError, GascarError
+from .evolve.interrupt import TermAsInterrupt
 from .fileio import json_ready
 from .matching import CHECKPOINT_EVERY, MatchOptions
 from .outputs import MAX_TOP, MatchOutputs
@@ -65,10 +66,13 @@ from .runfolder import (
     HISTORY_FORMAT,
     PRESET_SUFFIX,
     RENDER_SUFFIX,
+    FolderLock,
     TargetFiles,
     index_href,
+    prune_empty,
     read_summary,
     relative,
+    remove_parts,
     write_history,
     write_summary,
     write_target_copy,
@@ -434,8 +438,8 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, options: Batc
     except OSError as exc:
         raise BatchError(f"cannot create the output folder: {exc.strerror or exc}", path=out) from None
 
-    with _Lock(out):
-        _remove_parts(out)
+    with FolderLock(out, LOCK_NAME):
+        remove_parts(out)
         seed = _batch_seed(options.match.seed, out)
         rows: dict[str, dict] = {}
         jobs: list[TargetJob] = []
@@ -464,7 +468,7 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, options: Batc
 
         flush()
         last = time.monotonic()
-        term = _TermAsInterrupt()
+        term = TermAsInterrupt()
         try:
             with term:
                 for row in _execute(jobs, options):
@@ -484,8 +488,8 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, options: Batc
                 if r["status"] == "pending" and result.interrupted is not None:
                     r["error"] = "not finished: the batch was interrupted; a rerun continues it"
             flush()
-            _remove_parts(out)
-            _prune_empty(out / CHECKPOINT_DIR)
+            remove_parts(out)
+            prune_empty(out / CHECKPOINT_DIR)
         if options.report:
             from .report import write_index, write_target_report
 
@@ -607,98 +611,3 @@ def _batch_seed(seed: int | None, out: Path) -> int:
 def _one_line(text: str) -> str:
     lines = [s.strip() for s in str(text).splitlines() if s.strip()]
     return " ".join(lines)[:500]
-
-
-def _remove_parts(out: Path) -> None:
-    """Remove temporary ``.<name>.<hash>.part`` files left by writers that were killed."""
-    for p in out.rglob(".*.part"):
-        with contextlib.suppress(OSError):
-            p.unlink()
-
-
-def _prune_empty(folder: Path) -> None:
-    """Remove empty folders under (and including) ``folder``."""
-    if not folder.is_dir():
-        return
-    for d in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-        with contextlib.suppress(OSError):
-            d.rmdir()
-    with contextlib.suppress(OSError):
-        folder.rmdir()
-
-
-class _TermAsInterrupt:
-    """While active (main thread only), SIGTERM ends the batch like Ctrl-C: KeyboardInterrupt, everything finished kept."""
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self._previous = None
-
-    def _handle(self, signum, frame) -> None:
-        self.received = signum
-        raise KeyboardInterrupt
-
-    def __enter__(self) -> _TermAsInterrupt:
-        import signal
-        import threading
-
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        import signal
-
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
-            self._previous = None
-
-
-class _Lock:
-    """``out_dir/.gascar-batch.lock``: one batch writes to a folder at a time."""
-
-    def __init__(self, out: Path):
-        self.path = out / LOCK_NAME
-        self.held = False
-
-    def __enter__(self) -> _Lock:
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                pid = self._owner()
-                if pid is not None and _alive(pid):
-                    raise BatchError(f"another batch (process {pid}) is writing to this folder; wait for it or stop it",
-                                     path=self.path.parent) from None
-                with contextlib.suppress(OSError):
-                    self.path.unlink()
-                continue
-            with os.fdopen(fd, "w") as fh:
-                fh.write(str(os.getpid()))
-            self.held = True
-            return self
-        raise BatchError("cannot lock the output folder", path=self.path.parent)
-
-    def _owner(self) -> int | None:
-        try:
-            return int(self.path.read_text().strip())
-        except (OSError, ValueError):
-            return None
-
-    def __exit__(self, *exc) -> None:
-        if self.held:
-            with contextlib.suppress(OSError):
-                self.path.unlink()
-            self.held = False
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -21,6 +21,7 @@ re-running anything.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -254,3 +255,74 @@ def _cell(v) -> str:
     if isinstance(v, float):
         return "" if not math.isfinite(v) else repr(v)
     return str(v)
+
+
+# -- the folder itself ---------------------------------------------------------------------------------------
+
+
+def remove_parts(out: Path) -> None:
+    """Remove temporary ``.<name>.<hash>.part`` files left by writers that were killed."""
+    for p in out.rglob(".*.part"):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def prune_empty(folder: Path) -> None:
+    """Remove empty folders under (and including) ``folder``."""
+    if not folder.is_dir():
+        return
+    for d in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            d.rmdir()
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
+class FolderLock:
+    """``out_dir/<name>``: one writer (a batch) at a time in a folder; a lock left by a dead process is taken over."""
+
+    def __init__(self, out: Path, name: str):
+        self.path = Path(out) / name
+        self.held = False
+
+    def __enter__(self) -> FolderLock:
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                pid = self._owner()
+                if pid is not None and _alive(pid):
+                    raise BatchError(f"another batch (process {pid}) is writing to this folder; wait for it or stop it",
+                                     path=self.path.parent) from None
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+                continue
+            with os.fdopen(fd, "w") as fh:
+                fh.write(str(os.getpid()))
+            self.held = True
+            return self
+        raise BatchError("cannot lock the output folder", path=self.path.parent)
+
+    def _owner(self) -> int | None:
+        try:
+            return int(self.path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def __exit__(self, *exc) -> None:
+        if self.held:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            self.held = False
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

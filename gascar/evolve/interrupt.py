@@ -51,3 +51,30 @@ class StopSignals:
         for sig, prev in self._previous.items():
             signal.signal(sig, prev)
         self._previous = {}
+
+
+class TermAsInterrupt:
+    """While active (main thread only), SIGTERM ends the batch like Ctrl-C: KeyboardInterrupt, everything finished kept."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous = None
+
+    def _handle(self, signum, frame) -> None:
+        self.received = signum
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> TermAsInterrupt:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+            self._previous = None
