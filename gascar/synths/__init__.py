@@ -15,7 +15,7 @@ EXTRA_SYNTHS = ("dx7",)
 _loaded = False
 
 
-def _load_all() -> None:
+def load_builtin_synths() -> None:
     """Import the built-in synth modules once, so they register themselves."""
     global _loaded
     if _loaded:
@@ -25,4 +25,4 @@ def _load_all() -> None:
     _loaded = True
 
 
-__all__ = ["Synth", "SYNTH_ORDER", "EXTRA_SYNTHS", "auto_synths", "get_synth", "list_synths", "register"]
+__all__ = ["Synth", "SYNTH_ORDER", "EXTRA_SYNTHS", "auto_synths", "get_synth", "list_synths", "load_builtin_synths", "register"]

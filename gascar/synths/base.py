@@ -13,6 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..dsp.arrays import clip_params
 from ..errors import SynthError
 from ..jit import first_use
 from ..params import ParamSpace
@@ -52,6 +53,11 @@ class Synth:
     def n_genes(self) -> int:
         """Length of a genome for this synth."""
         return self.params.n_genes
+
+    @property
+    def bounds(self) -> dict[str, tuple[float, float]]:
+        """Every parameter's physical range ``(low, high)``; renders clip values given directly to it."""
+        return {spec.name: (spec.low, spec.high) for spec in self.params}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} v{self.version}, {self.n_genes} genes>"
@@ -159,6 +165,8 @@ class Synth:
         vel = np.broadcast_to(np.asarray(DEFAULT_VELOCITY if velocity is None else velocity, dtype=np.float64), (n,)).copy()
         if not np.all(np.isfinite(vel)) or np.any(vel < 1) or np.any(vel > 127):
             raise SynthError(f"velocity must be within 1 .. 127, got {velocity!r}")
+        # Genomes always map inside the ranges; this guards renders from physical values given directly.
+        cols = clip_params(cols, self.bounds)
         with first_use("synth:" + self.name):
             out = self._render(cols, f0, n_samples, sample_rate, hold, vel)
         out = np.nan_to_num(np.asarray(out, dtype=np.float32), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
@@ -179,7 +187,7 @@ class Synth:
         Parameters
         ----------
         p
-            Parameter name to float64 array ``(n,)`` (read-only views).
+            Parameter name to float64 array ``(n,)``, clipped to :attr:`bounds` (NaN to the low end).
         f0_hz, hold_s, velocity : ndarray, shape (n,)
         n_samples, sample_rate : int
         """
@@ -194,9 +202,9 @@ def get_synth(name: str) -> Synth:
     SynthError
         For an unknown name, listing the known ones.
     """
-    from . import _load_all
+    from . import load_builtin_synths
 
-    _load_all()
+    load_builtin_synths()
     try:
         return _REGISTRY[name]()
     except KeyError:
@@ -205,9 +213,9 @@ def get_synth(name: str) -> Synth:
 
 def list_synths() -> list[str]:
     """Names of every registered synth, in the engine's canonical order."""
-    from . import SYNTH_ORDER, _load_all
+    from . import SYNTH_ORDER, load_builtin_synths
 
-    _load_all()
+    load_builtin_synths()
     known = [n for n in SYNTH_ORDER if n in _REGISTRY]
     return known + sorted(set(_REGISTRY) - set(known))
 

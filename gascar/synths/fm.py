@@ -86,8 +86,6 @@ PARAMS = ParamSpace(
     ]
 )
 
-#: Physical range of every parameter; renders clip values given directly to it.
-_BOUNDS = {spec.name: (spec.low, spec.high) for spec in PARAMS}
 
 
 @register
@@ -100,7 +98,6 @@ class FM(Synth):
     params = PARAMS
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
-        p = dsp.clip_params(p, _BOUNDS)
         n = len(f0_hz)
         ks = range(1, dsp.N_OPERATORS + 1)
 

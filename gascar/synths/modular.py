@@ -96,8 +96,6 @@ PARAMS = ParamSpace(
     ]
 )
 
-#: Physical range of every parameter; renders clip values given directly to it.
-_BOUNDS = {spec.name: (spec.low, spec.high) for spec in PARAMS}
 
 _STACK = ALGORITHM_NAMES.index("stack")
 
@@ -116,7 +114,6 @@ class Modular(Synth):
     params = PARAMS
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
-        p = dsp.clip_params(p, _BOUNDS)
         n = len(f0_hz)
         out = np.empty((n, n_samples), dtype=np.float32)
         noise = dsp.white_noise(n_samples)

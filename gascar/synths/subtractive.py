@@ -42,8 +42,6 @@ PARAMS = ParamSpace(
     ]
 )
 
-#: Physical range of every parameter; renders clip values given directly to it.
-_BOUNDS = {spec.name: (spec.low, spec.high) for spec in PARAMS}
 
 
 @register
@@ -56,7 +54,6 @@ class Subtractive(Synth):
     params = PARAMS
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
-        p = dsp.clip_params(p, _BOUNDS)
         n = len(f0_hz)
         P = np.ascontiguousarray(np.stack([p[name] for name in dsp.SUBTRACTIVE_COLUMNS], axis=1))
         hold_n = np.round(hold_s * sample_rate).astype(np.int64)
