@@ -87,7 +87,6 @@ PARAMS = ParamSpace(
 )
 
 
-
 @register
 class FM(Synth):
     """Four-operator phase-modulation synth with ten algorithms."""

@@ -43,7 +43,6 @@ PARAMS = ParamSpace(
 )
 
 
-
 @register
 class Subtractive(Synth):
     """Two oscillators plus noise, a resonant filter with its own envelope, an amplifier, an LFO."""

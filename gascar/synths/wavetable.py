@@ -36,7 +36,6 @@ PARAMS = ParamSpace(
 )
 
 
-
 @register
 class Wavetable(Synth):
     """A scanned wavetable oscillator (optionally doubled), resonant filter, filter and amp envelopes, LFO."""
