@@ -69,3 +69,15 @@ def engine_options(f):
     for o in reversed(opts):
         f = o(f)
     return f
+
+
+def check_synth(ctx, param, value):
+    """Click callback of ``--synth``: ``auto`` or a registered synth's name."""
+    if value is None or value == "auto":
+        return value
+    from ..synths import list_synths
+
+    names = list_synths()
+    if value not in names:
+        raise click.BadParameter(f"unknown synth {value!r}; choose auto or one of {', '.join(names)}")
+    return value

@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 
 from . import cli
-from ._common import engine_options, weights_option
-from .match import _check_synth
+from ._common import check_synth, engine_options, weights_option
 
 #: Failed targets listed on stderr at the end (the rest are in summary.csv).
 SHOW_FAILURES = 10
@@ -20,7 +19,7 @@ SHOW_FAILURES = 10
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="OUTDIR",
               help="Output folder: <relative path>.preset.json and .render.wav per target, mirroring FOLDER, "
                    "plus summary.csv and summary.json.")
-@click.option("--synth", default=None, callback=_check_synth, metavar="NAME|auto",
+@click.option("--synth", default=None, callback=check_synth, metavar="NAME|auto",
               help="Synth to match with; auto (default) shares each target's budget between all synths.")
 @click.option("--top", type=click.IntRange(1, 20), default=1, show_default=True,
               help="Write the N best presets per target that sound different.")

@@ -8,21 +8,10 @@ from pathlib import Path
 import click
 
 from . import cli
-from ._common import engine_options, pitch_options, resolve_pitch, weights_option
+from ._common import check_synth, engine_options, pitch_options, resolve_pitch, weights_option
 
 _RUN_OPTIONS = ("synth", "budget", "time_limit_s", "generations", "population", "engine", "speciation", "refine",
                 "restart_after", "target_fitness", "patience", "seed", "f0_hz", "note", "weights")
-
-
-def _check_synth(ctx, param, value):
-    if value is None or value == "auto":
-        return value
-    from ..synths import list_synths
-
-    names = list_synths()
-    if value not in names:
-        raise click.BadParameter(f"unknown synth {value!r}; choose auto or one of {', '.join(names)}")
-    return value
 
 
 @cli.command("match")
@@ -33,7 +22,7 @@ def _check_synth(ctx, param, value):
 @click.option("--render", "render_path", type=click.Path(dir_okay=False), metavar="OUT.wav",
               help="Render of the best preset. Default: <stem>.render.wav beside the preset.")
 @click.option("--no-render", is_flag=True, help="Write no render.")
-@click.option("--synth", default=None, callback=_check_synth, metavar="NAME|auto",
+@click.option("--synth", default=None, callback=check_synth, metavar="NAME|auto",
               help="Synth to match with; auto (default) shares the budget between all synths by successive halving.")
 @click.option("--top", type=click.IntRange(1, 20), default=1, show_default=True,
               help="Write the N best presets that sound different (bests of different species), each with its render.")
