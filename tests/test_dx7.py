@@ -210,8 +210,8 @@ def test_only_dx7_presets_export_to_syx(tmp_path):
 @needs_dexed
 def test_a_tiny_dx7_match_writes_syx_voices_and_a_bank_that_render_the_scored_audio(tmp_path, monkeypatch):
     from gascar.analysis import load_target
-    from gascar.fitness import Objective
     from gascar.matching import default_outputs, match
+    from gascar.objective import Objective
 
     wav = tmp_path / "pluck.wav"
     sf.write(wav, tone(330.0, 0.4), SR, subtype="PCM_16")
@@ -235,8 +235,9 @@ def test_a_tiny_dx7_match_writes_syx_voices_and_a_bank_that_render_the_scored_au
 
 @needs_dexed
 def test_worker_processes_create_their_own_engine_and_score_the_same():
+    from gascar.analysis import target_from_audio
     from gascar.evolve.parallel import Evaluator
-    from gascar.fitness import Objective, target_from_audio
+    from gascar.objective import Objective
 
     objective = Objective(target_from_audio(tone(220.0, 0.3), SR, f0_hz=220.0), get_synth("dx7"))
     g = np.random.default_rng(5).random((32, objective.n_genes))
