@@ -93,7 +93,7 @@ def default_outputs(target_path: str | os.PathLike, *, preset=None, render=None,
 def write_results(result, picks: list, objectives: Mapping, outputs: MatchOutputs) -> list[Path]:
     """Write the top presets, their files in their synth's own format (dx7: .syx) and renders; return the paths written.
 
-    With several presets, those of the dx7 synth also go into one bank, ``<stem>.bank.syx``.
+    The dx7 presets also go into one 32-voice bank, ``<stem>.bank.syx`` (the file Dexed's cartridge manager loads).
 
     Parameters
     ----------
@@ -122,7 +122,7 @@ def write_results(result, picks: list, objectives: Mapping, outputs: MatchOutput
             audio = np.asarray(obj.render(genome[None, :]))[0]
             sr = int(getattr(obj.target, "sample_rate", preset.render.sample_rate))
             files.append(write_audio(r, audio, sr))
-    if outputs.top > 1 and outputs.preset is not None:
+    if outputs.preset is not None:
         bank = write_native_bank(presets[: outputs.top], outputs.preset_path(1))
         if bank is not None:
             files.append(bank)
