@@ -16,7 +16,7 @@ install: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,dx7]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,dx7,vital]'
 	@touch $(STAMP)
 
 test: install
@@ -32,7 +32,7 @@ demo: install
 
 # The benchmark also compares nevergrad's NGOpt (the bench extra).
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,dx7,bench]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,dx7,vital,bench]'
 	@touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)

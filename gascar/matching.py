@@ -53,8 +53,10 @@ class MatchOptions:
     ----------
     synth : str
         A synth name, or ``"auto"`` for all of them (successive halving).
-    budget : int
+    budget : int or None
         Objective evaluations, all synths together; never exceeded.
+        ``None``: the synth's own default (:attr:`gascar.synths.Synth.default_budget`,
+        the vital synth's is smaller), else :data:`DEFAULT_BUDGET`.
     seed : int or None
         ``None`` draws one (reported, so the run can be repeated).
     time_limit_s : float or None
@@ -77,7 +79,7 @@ class MatchOptions:
     """
 
     synth: str = "auto"
-    budget: int = DEFAULT_BUDGET
+    budget: int | None = None
     seed: int | None = None
     time_limit_s: float | None = None
     generations: int | None = None
@@ -93,6 +95,8 @@ class MatchOptions:
     analysis: Mapping = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.budget is None:
+            object.__setattr__(self, "budget", default_budget(self.synth))
         b = self.budget
         if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
             raise EvolutionError(f"budget must be a whole number of evaluations >= 1, got {b!r}")
@@ -221,6 +225,41 @@ class MatchResult:
 # -- the match -----------------------------------------------------------------------------------
 
 
+def default_budget(synth: str) -> int:
+    """Evaluations of a match with ``synth`` when none are given: the synth's own default, else :data:`DEFAULT_BUDGET`."""
+    if synth != "auto":
+        from .synths import get_synth
+
+        try:
+            own = get_synth(synth).default_budget
+        except Exception:  # noqa: BLE001 - an unknown synth is reported when the match starts
+            own = None
+        if own is not None:
+            return int(own)
+    return DEFAULT_BUDGET
+
+
+def start_genomes(objective, target) -> np.ndarray | None:
+    """Genomes ``(m, n_genes)`` a match of ``target`` starts from: the synth's :meth:`start_physical` at the target's pitch.
+
+    None when the synth has none.
+    """
+    starts = objective.synth.start_physical(target)
+    if not starts:
+        return None
+    space = objective.space
+    k = objective.n_synth_genes
+    rows = []
+    for physical in starts:
+        synth_genes = objective.synth.params.to_genomes({n: np.atleast_1d(physical[n]) for n in objective.synth.params.names})[0]
+        rest = space.default_genome()[k:]
+        if target.pitched:
+            pitch, _ = objective.pitch_genes(float(target.f0_hz))
+            rest[: pitch.shape[1]] = pitch[1]  # octave 0, no fine tune
+        rows.append(np.concatenate([synth_genes, rest]))
+    return np.array(rows)
+
+
 def _make_objective(target, synth_name: str, fitness_options: Mapping):
     from .objective import Objective
     from .synths import get_synth
@@ -328,7 +367,8 @@ def match(
     else:
         seed_entropy = seed_sequence(options.seed).entropy
         evolutions = {
-            name: Evolution(name, GeneInfo.from_space(obj.space), config, budget=0, seed=synth_seed(seed_entropy, name), final=False)
+            name: Evolution(name, GeneInfo.from_space(obj.space), config, budget=0, seed=synth_seed(seed_entropy, name),
+                            final=False, start_genomes=start_genomes(obj, tgt))
             for name, obj in objectives.items()
         }
         plan = HalvingPlan(names, options.budget)

@@ -1,4 +1,4 @@
-"""``gascar export``: write a preset in another program's format (a DX7 .syx voice, an SFZ instrument)."""
+"""``gascar export``: write a preset in another program's format (a DX7 .syx voice, a Vital .vital preset, an SFZ instrument)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ class ExportOptions:
     bank: Path | None = None
     sfz: Path | None = None
     sfz_options: object | None = None  # gascar.export.sfz.SfzOptions
+    vital: Path | None = None
 
 
 def export_preset(opts: ExportOptions) -> list[Path]:
@@ -36,6 +37,10 @@ def export_preset(opts: ExportOptions) -> list[Path]:
         from ..export import syx
 
         written.append(syx.write_bank(opts.bank, [preset]))
+    if opts.vital is not None:
+        from ..export import vital
+
+        written.append(vital.write_preset(opts.vital, preset))
     if opts.sfz is not None:
         from ..export import sfz
 
@@ -71,6 +76,8 @@ def _key(ctx, param, value):
 @click.option("--bank", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT.syx",
               help="Write a dx7 preset as voice 1 of a 32-voice DX7 bank (4104 bytes), the file Dexed's cartridge "
                    "manager loads.")
+@click.option("--vital", "vital_path", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT.vital",
+              help="Write a vital preset as a Vital preset file that Vital loads.")
 @click.option("--voice", type=click.IntRange(1, 32), metavar="K", help="Voice K of a DX7 .syx bank given as PRESET.")
 @click.option("--sfz", "sfz_dir", type=click.Path(path_type=Path, file_okay=False), metavar="OUTDIR",
               help="Write any preset as an SFZ instrument (OUTDIR/<name>.sfz and OUTDIR/samples/) that any sampler plays.")
@@ -90,9 +97,9 @@ def _key(ctx, param, value):
 @click.option("--bits", type=click.Choice(["16", "24", "32f"]), default="24", show_default=True,
               help="SFZ: WAV sample format, 16- or 24-bit integer or 32-bit float.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not list the files written.")
-def export_command(preset, syx, bank, voice, sfz_dir, low_key, high_key, full_range, step, layers, max_length_s, sample_rate,
+def export_command(preset, syx, bank, vital_path, voice, sfz_dir, low_key, high_key, full_range, step, layers, max_length_s, sample_rate,
                    bits, quiet) -> None:
-    """Write PRESET (a preset JSON file, or a .syx voice) in another program's format.
+    """Write PRESET (a preset JSON file, a .syx voice or a .vital GASCAR wrote) in another program's format.
 
     --sfz renders the preset across the keyboard into a self-contained SFZ
     instrument: one sample every --step semitones, looped where the sound
@@ -101,8 +108,8 @@ def export_command(preset, syx, bank, voice, sfz_dir, low_key, high_key, full_ra
     """
     from ..export.sfz import SfzOptions
 
-    if syx is None and bank is None and sfz_dir is None:
-        raise click.UsageError("choose a format: --syx OUT.syx, --bank OUT.syx or --sfz OUTDIR")
+    if syx is None and bank is None and sfz_dir is None and vital_path is None:
+        raise click.UsageError("choose a format: --syx OUT.syx, --bank OUT.syx, --vital OUT.vital or --sfz OUTDIR")
     if full_range and (low_key is not None or high_key is not None):
         raise click.UsageError("give either --full-range or --low/--high, not both")
     if full_range:
@@ -110,6 +117,7 @@ def export_command(preset, syx, bank, voice, sfz_dir, low_key, high_key, full_ra
     subtype = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}[bits]
     sfz_options = SfzOptions(low_key=low_key, high_key=high_key, step=step, velocity_layers=layers,
                              sample_rate=sample_rate, subtype=subtype, max_length_s=max_length_s)
-    for path in export_preset(ExportOptions(preset=preset, voice=voice, syx=syx, bank=bank, sfz=sfz_dir, sfz_options=sfz_options)):
+    for path in export_preset(ExportOptions(preset=preset, voice=voice, syx=syx, bank=bank, sfz=sfz_dir, sfz_options=sfz_options,
+                                            vital=vital_path)):
         if not quiet:
             click.echo(str(path))

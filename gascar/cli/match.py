@@ -27,7 +27,7 @@ _RUN_OPTIONS = ("synth", "budget", "time_limit_s", "generations", "population", 
 @click.option("--top", type=click.IntRange(1, 20), default=1, show_default=True,
               help="Write the N best presets that sound different (bests of different species), each with its render.")
 @click.option("--budget", type=click.IntRange(min=1), metavar="EVALS",
-              help="Objective evaluations, all synths together (default 30000).")
+              help="Objective evaluations, all synths together (default 30000); --synth vital alone: 1200.")
 @click.option("--time", "time_limit_s", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Stop after this wall time (the result then depends on the machine's speed).")
 @engine_options
@@ -151,6 +151,10 @@ def _summary(result) -> None:
         from ..synths.dx7 import pitch_line
 
         echo(pitch_line(result.preset.render.f0_hz, result.analysis.get("f0_hz")))
+    if result.synth == "vital":
+        from ..synths.vital import pitch_line as vital_pitch_line
+
+        echo(vital_pitch_line(result.preset.render.f0_hz))
     if len(result.standings) > 1:
         echo("synths: " + ", ".join(f"{k} {v:.4g}" for k, v in sorted(result.standings.items(), key=lambda kv: kv[1])))
     echo(f"{result.evaluations} evaluations in {result.seconds:.1f} s, seed {result.seed}, stopped: {status}")

@@ -65,7 +65,7 @@ def render_presets(opts: RenderOptions) -> list[Path]:
 @click.option("--voice", type=click.IntRange(1, 32), metavar="K", help="Voice K of DX7 .syx banks among PRESETS.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not list the files written.")
 def render_command(presets, output, f0_hz, note, duration_s, hold_s, sample_rate, subtype, voice, quiet) -> None:
-    """Render PRESETS (gascar preset JSON files, or DX7 .syx voices and banks) to WAV.
+    """Render PRESETS (gascar preset JSON files, DX7 .syx voices and banks, or .vital files GASCAR wrote) to WAV.
 
     Render settings (pitch, duration, note-off, sample rate) come from each
     preset unless overridden here; a .syx file carries none, so it plays C4

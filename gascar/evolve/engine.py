@@ -113,10 +113,15 @@ class Evolution:
     final : bool
         Whether ``budget`` is the run's whole budget. Refinement only
         starts in a final budget (successive halving extends budgets).
+    start_genomes : ndarray, shape (m, n_genes), optional
+        Genomes the first population begins with (a warm start); the rest
+        is random. Restarts are random throughout.
     """
 
-    def __init__(self, key, genes: GeneInfo, config: EvolutionConfig, *, budget: int, seed=None, final: bool = True):
+    def __init__(self, key, genes: GeneInfo, config: EvolutionConfig, *, budget: int, seed=None, final: bool = True,
+                 start_genomes: np.ndarray | None = None):
         self.key = key
+        self.start_genomes = None if start_genomes is None else np.clip(np.atleast_2d(np.asarray(start_genomes, float)), 0, 1)
         self.genes = genes
         self.config = resolve_config(config, genes)
         config = self.config
@@ -157,7 +162,8 @@ class Evolution:
         return state
 
     def __setstate__(self, state):
-        state = {"start_index": 0, "start_best": float("inf"), "start_stall": 0, "start_bests": [], **state}
+        state = {"start_index": 0, "start_best": float("inf"), "start_stall": 0, "start_bests": [], "start_genomes": None,
+                 **state}
         self.__dict__.update(state)
         self._build_toolbox()
 
@@ -307,6 +313,9 @@ class Evolution:
         c = self.config
         n = min(c.population, self.budget - self.evaluations)
         g = operators.random_genomes(self.rng, n, self.genes, p_on=c.start_minimal_p_on if c.start_minimal else None)
+        if self.start_genomes is not None and self.start_index == 0:
+            k = min(n, len(self.start_genomes))
+            g[:k] = self.start_genomes[:k]
         f = self._evaluate(evaluate, g)
         self._set_population(g, f)
 

@@ -1,9 +1,9 @@
 """Preset files in other programs' formats: one module per format, two dispatchers for the rest of GASCAR.
 
 :func:`load_preset` reads any preset file by its suffix (GASCAR's JSON, a
-DX7 ``.syx``); :func:`write_native` writes a preset's file in its synth's
-own format beside the preset JSON (dx7: a ``.syx`` voice), and
-:func:`write_native_bank` the bank of several. Formats: :mod:`.syx`, and
+DX7 ``.syx``, a ``.vital``); :func:`write_native` writes a preset's file in its synth's
+own format beside the preset JSON (dx7: a ``.syx`` voice, vital: a ``.vital``), and
+:func:`write_native_bank` the bank of several. Formats: :mod:`.syx`, :mod:`.vital`, and
 :mod:`.sfz` (any preset rendered across the keyboard as an SFZ instrument,
 for every sampler).
 """
@@ -18,7 +18,7 @@ from ..errors import PresetError
 
 
 def load_preset(path: str | os.PathLike, *, voice: int | None = None):
-    """Read a preset file by its suffix: ``.syx`` (a DX7 voice or bank), else a GASCAR preset (JSON).
+    """Read a preset file by its suffix: ``.syx`` (a DX7 voice or bank), ``.vital``, else a GASCAR preset (JSON).
 
     Parameters
     ----------
@@ -44,6 +44,10 @@ def load_preset(path: str | os.PathLike, *, voice: int | None = None):
         return syx.read_preset(p, voice)
     if voice is not None:
         raise PresetError("--voice chooses a voice of a DX7 .syx bank; this is not a .syx file", path=p)
+    if p.suffix.lower() == ".vital":
+        from . import vital
+
+        return vital.read_preset(p)
     from ..preset import Preset
 
     return Preset.load(p)
@@ -80,8 +84,20 @@ def _write_syx(preset, preset_path: Path) -> Path:
     return syx.write_voice(preset_path.with_name(stem + ".syx"), preset, name=name)
 
 
+def _write_vital(preset, preset_path: Path) -> Path:
+    from dataclasses import replace
+
+    from . import vital
+
+    rank = (preset.match or {}).get("rank")
+    if not preset.name:
+        stem = Path(str((preset.match or {}).get("target") or "")).stem or _stem(preset_path)
+        preset = replace(preset, name=stem + (f" {rank}" if isinstance(rank, int) and rank > 1 else ""))
+    return vital.write_preset(preset_path.with_name(_stem(preset_path) + ".vital"), preset)
+
+
 #: Synth name -> (suffix of its own preset format, writer of that file beside a preset path).
-NATIVE_FORMATS: dict[str, tuple[str, Callable]] = {"dx7": (".syx", _write_syx)}
+NATIVE_FORMATS: dict[str, tuple[str, Callable]] = {"dx7": (".syx", _write_syx), "vital": (".vital", _write_vital)}
 
 
 def native_suffix(synth: str) -> str | None:

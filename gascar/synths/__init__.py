@@ -10,7 +10,7 @@ from .base import Synth, auto_synths, get_synth, list_synths, register
 SYNTH_ORDER = ("subtractive", "fm", "additive", "wavetable", "modular")
 #: Synths on optional engines, listed after the built-in ones. Their modules import without the engine
 #: (it is imported on first render), so listing synths stays fast and works without the extra installed.
-EXTRA_SYNTHS = ("dx7",)
+EXTRA_SYNTHS = ("dx7", "vital")
 
 _loaded = False
 

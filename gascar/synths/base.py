@@ -48,6 +48,8 @@ class Synth:
     responds_to_velocity: ClassVar[bool] = False
     #: Whether ``--synth auto`` tries this synth (when it can render here, see :meth:`require`).
     in_auto: ClassVar[bool] = True
+    #: Evaluations of a match with this synth alone when none are given (``None``: the match default).
+    default_budget: ClassVar[int | None] = None
 
     @property
     def n_genes(self) -> int:
@@ -71,6 +73,14 @@ class Synth:
 
         The numpy synths always can; a synth on an optional engine (dx7) checks that it is installed.
         """
+
+    def start_physical(self, target) -> list[dict[str, float]]:
+        """Physical values a match of ``target`` starts from, besides random genomes (none by default).
+
+        A synth on a slow engine (vital) puts its search's first candidates
+        where the target's analysis points.
+        """
+        return []
 
     def played_f0_hz(self, f0_hz: np.ndarray) -> np.ndarray:
         """The pitch a render at ``f0_hz`` sounds, shape kept: ``f0_hz`` itself, or the nearest note a synth plays.
