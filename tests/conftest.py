@@ -12,6 +12,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from gascar.params import ParamSpace, ParamSpec
+from gascar.synths import base
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_TARGETS = REPO.parent / "shared" / "targets"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -139,3 +142,25 @@ def spawn_gascar(args, cwd) -> subprocess.Popen:
     code = STANDIN_CODE + "from gascar.cli import main\nmain(sys.argv[1:])\n"
     return subprocess.Popen([sys.executable, "-c", code, *args], cwd=cwd, env=dict(os.environ, PYTHONUNBUFFERED="1"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+class VelocitySine(base.Synth):
+    """A test synth whose loudness follows velocity: a sine at ``level * velocity / 127``, released in 0.35 s (T60)."""
+
+    name = "test-velocity-sine"
+    description = "Sine whose amplitude is proportional to velocity (tests only)."
+    params = ParamSpace([ParamSpec("level", 0.0, 1.0, default=0.5, description="Level at velocity 127.")])
+    responds_to_velocity = True
+
+    def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
+        t = np.arange(n_samples) / sample_rate
+        env = np.where(t[None, :] < hold_s[:, None], 1.0, np.exp(-(t[None, :] - hold_s[:, None]) * 20.0))
+        amp = (p["level"] * velocity / 127.0)[:, None]
+        return (amp * env * np.sin(2 * np.pi * f0_hz[:, None] * t[None, :])).astype(np.float32)
+
+
+@pytest.fixture()
+def velocity_synth(monkeypatch):
+    """Name of :class:`VelocitySine`, registered for this test only."""
+    monkeypatch.setitem(base._REGISTRY, VelocitySine.name, VelocitySine)
+    return VelocitySine.name

@@ -24,10 +24,7 @@ from gascar.bench.judge import judge
 from gascar.cli import cli
 from gascar.errors import ExportError
 from gascar.export.sfz import MARKER, SfzOptions, export_preset_file, export_sfz, frame_db, hz_to_key, key_name, key_zones
-from gascar.params import ParamSpace, ParamSpec
 from gascar.preset import Preset, RenderSettings
-from gascar.synths import base
-from gascar.synths.base import Synth
 
 pysfizz = pytest.importorskip("pysfizz")
 
@@ -162,27 +159,6 @@ def test_a_decaying_sound_is_trimmed_and_not_looped(tmp_path):
     assert region.loop is None and region.release_t60_s is not None
     assert region.n_samples < 8 * SR
     assert "loop_mode=no_loop" in inst.path.read_text()
-
-
-class VelocitySine(Synth):
-    """A test synth whose loudness follows velocity: a sine at ``level * velocity / 127``."""
-
-    name = "test-velocity-sine"
-    description = "Sine whose amplitude is proportional to velocity (tests only)."
-    params = ParamSpace([ParamSpec("level", 0.0, 1.0, default=0.5, description="Level at velocity 127.")])
-    responds_to_velocity = True
-
-    def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
-        t = np.arange(n_samples) / sample_rate
-        env = np.where(t[None, :] < hold_s[:, None], 1.0, np.exp(-(t[None, :] - hold_s[:, None]) * 20.0))
-        amp = (p["level"] * velocity / 127.0)[:, None]
-        return (amp * env * np.sin(2 * np.pi * f0_hz[:, None] * t[None, :])).astype(np.float32)
-
-
-@pytest.fixture()
-def velocity_synth(monkeypatch):
-    monkeypatch.setitem(base._REGISTRY, VelocitySine.name, VelocitySine)
-    return VelocitySine.name
 
 
 def test_velocity_layers_follow_responds_to_velocity(velocity_synth, tmp_path):
