@@ -293,3 +293,35 @@ def test_without_dexed_py_the_dx7_synth_is_a_one_line_error_naming_the_install(t
     assert load_preset(voice).params == presets[0].params
     result = CliRunner().invoke(cli, ["render", str(voice)])
     assert result.exit_code == 2 and "gascar[dx7]" in result.output
+
+
+# -- benchmark suites -----------------------------------------------------------------------------
+
+
+def test_carriers_table_agrees_with_dexed_py():
+    dexed = pytest.importorskip("dexed")
+    assert {a: tuple(c + 1 for c in dexed.get_carriers(a - 1)) for a in range(1, 33)} == dx7.CARRIERS
+
+
+def test_musical_prior_is_mostly_plain_ratios_and_few_operators():
+    p = dx7.musical_physical(np.random.default_rng(0), 2000)
+    fine = np.concatenate([p[f"op{k}_fine"] for k in range(1, 7)])
+    on = np.stack([p[f"op{k}_output_level"] > 0 for k in range(1, 7)], axis=1)
+    assert 0.75 < np.mean(fine == 0) < 0.85 and np.all(on[:, 0]) and 2.0 < on.sum(axis=1).mean() < 4.5
+    physical = get_synth("dx7").params.to_physical(get_synth("dx7").musical_genomes(np.random.default_rng(0), 50))
+    expected = dx7.musical_physical(np.random.default_rng(0), 50)
+    assert {k: v.tolist() for k, v in physical.items()} == {k: v.tolist() for k, v in expected.items()}
+
+
+@needs_dexed
+def test_bench_draws_musical_dx7_targets_beside_uniform_ones(tmp_path):
+    from gascar.bench.match import BenchConfig, make_indomain_targets, plan
+
+    ts = make_indomain_targets(tmp_path, ["fm", "dx7"], 2, suite="musical")
+    assert [t.name for t in ts] == ["dx7-m-00", "dx7-m-01"]
+    assert all(t.suite == "musical" and t.synth == "dx7" and len(t.genome) == 106 for t in ts)
+    assert [t.genome for t in make_indomain_targets(tmp_path, ["dx7"], 2, suite="musical")] == [t.genome for t in ts]
+    config = BenchConfig(out_dir=tmp_path, suites=("indomain", "musical"), methods=("random",), budgets=(100,), seeds=1,
+                         synths=("fm", "dx7"), per_synth=1)
+    assert sorted((s.target.suite, s.target.name) for s in plan(config)) == [
+        ("indomain", "dx7-00"), ("indomain", "fm-00"), ("musical", "dx7-m-00")]

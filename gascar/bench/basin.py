@@ -37,7 +37,7 @@ from ..errors import BenchmarkError
 from . import quiet, report_text
 from .judge import NEAR_PERFECT_DB
 from .runs import load_runs, record_runs
-from .suites import BenchTarget, make_indomain_targets, oracle_genome
+from .suites import INDOMAIN_SUITES, BenchTarget, group_name, make_indomain_targets, oracle_genome
 
 TITLE = "Basins of in-domain answers (`gascar bench basin`)"
 #: Disturbances (standard deviation, gene units) measured by default.
@@ -97,7 +97,7 @@ def run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_d
     return {
         "key": _key(target.name, sigma, seed, budget),
         "target": target.name,
-        "synth": target.synth,
+        "synth": group_name(target),
         "sigma": sigma,
         "seed": seed,
         "budget": budget,
@@ -113,12 +113,13 @@ def run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_d
 def _run_or_mark(target: BenchTarget, sigma: float, seed: int, budget: int, cache_dir: str) -> dict:
     """:func:`run_basin`'s record, or for an unreachable target a marker, so a resumed benchmark does not try it again."""
     return run_basin(target, sigma, seed, budget, cache_dir) or {
-        "key": _key(target.name, sigma, seed, budget), "target": target.name, "synth": target.synth, "sigma": sigma,
+        "key": _key(target.name, sigma, seed, budget), "target": target.name, "synth": group_name(target), "sigma": sigma,
         "seed": seed, "budget": budget, "unreachable": True}
 
 
 def bench_basin(out_dir: Path, *, synths=None, per_synth: int = 4, sigmas=DEFAULT_SIGMAS, seeds: int = 3,
-                budget: int = DEFAULT_BUDGET, n_jobs: int | None = None, target_seed: int = 0, progress: bool = True) -> list[dict]:
+                budget: int = DEFAULT_BUDGET, n_jobs: int | None = None, target_seed: int = 0, progress: bool = True,
+                suites=INDOMAIN_SUITES) -> list[dict]:
     """Run (or resume) every disturbance of every reachable in-domain target; return the records.
 
     Parameters
@@ -137,6 +138,9 @@ def bench_basin(out_dir: Path, *, synths=None, per_synth: int = 4, sigmas=DEFAUL
         Runs in parallel (default: all cores); never changes a result.
     target_seed : int
         Seed of the in-domain targets: 0 is the benchmark's.
+    suites : sequence of str
+        ``indomain`` (uniform random genomes) and/or ``musical`` (a synth's
+        musical prior, dx7 only).
     """
     from joblib import Parallel, delayed
 
@@ -149,7 +153,9 @@ def bench_basin(out_dir: Path, *, synths=None, per_synth: int = 4, sigmas=DEFAUL
         raise BenchmarkError(f"disturbances must be within 0 .. 0.5 gene units, got {bad[0]:g}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    targets = make_indomain_targets(out_dir / "indomain-targets", list(synths or list_synths()), per_synth, target_seed)
+    targets = [t for suite in INDOMAIN_SUITES if suite in suites
+               for t in make_indomain_targets(out_dir / "indomain-targets", list(synths or list_synths()), per_synth,
+                                              target_seed, suite)]
     cache = str(out_dir / "analysis-cache")
     runs_path = out_dir / "basin-runs.jsonl"
     done = load_runs(runs_path)

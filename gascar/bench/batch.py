@@ -31,10 +31,10 @@ SAMPLE_RATE = 22050
 def make_targets(folder: Path, n_targets: int, duration_s: float, seed: int = 0) -> list[Path]:
     """Write ``n_targets`` synth-made notes as ``folder/tNN.wav``."""
     from ..audio import write_audio
-    from ..synths import get_synth, list_synths
+    from ..synths import auto_synths, get_synth
 
     rng = np.random.default_rng(seed)
-    names = list_synths()
+    names = auto_synths()  # the synths a batch's default matches try
     n_samples = int(round(duration_s * SAMPLE_RATE))
     paths = []
     for i in range(n_targets):

@@ -20,8 +20,9 @@ Methods
     ``nevergrad`` (NGOpt) where nevergrad is installed.
 Suites
     ``indomain``: for each synth, sounds rendered from random genomes (the
-    answer is known, so the parameter error is reported too); ``real``:
-    every sound file of a folder (:mod:`gascar.bench.suites`).
+    answer is known, so the parameter error is reported too); ``musical``:
+    the same from a synth's prior of musically plausible settings (dx7
+    only); ``real``: every sound file of a folder (:mod:`gascar.bench.suites`).
 
 Each run is one line of ``runs.jsonl`` in the output folder, written as soon
 as it finishes, so an interrupted benchmark resumes where it stopped
@@ -51,6 +52,7 @@ from .suites import (
     INDOMAIN_DURATION_S,
     INDOMAIN_HOLD_S,
     INDOMAIN_MIDI,
+    INDOMAIN_SUITES,
     BenchTarget,
     make_indomain_targets,
     oracle,
@@ -314,7 +316,7 @@ class BenchConfig:
     ----------
     out_dir : Path
     suites : tuple of str
-        ``indomain`` and/or ``real``.
+        ``indomain``, ``musical`` and/or ``real``.
     methods : tuple of str
     budgets : tuple of int
     seeds : int
@@ -341,7 +343,7 @@ class BenchConfig:
     """
 
     out_dir: Path
-    suites: tuple[str, ...] = ("indomain", "real")
+    suites: tuple[str, ...] = ("indomain", "musical", "real")
     methods: tuple[str, ...] = DEFAULT_METHODS
     budgets: tuple[int, ...] = (1000, 5000, 20000)
     seeds: int = 3
@@ -363,8 +365,10 @@ def plan(config: BenchConfig) -> list[RunSpec]:
     synths = tuple(config.synths) or tuple(list_synths())
     methods = available_methods(config.methods)
     targets: list[BenchTarget] = []
-    if "indomain" in config.suites:
-        targets += make_indomain_targets(config.out_dir / "indomain-targets", synths, config.per_synth, config.target_seed)
+    for suite in INDOMAIN_SUITES:
+        if suite in config.suites:
+            targets += make_indomain_targets(config.out_dir / "indomain-targets", synths, config.per_synth, config.target_seed,
+                                             suite)
     if "real" in config.suites:
         targets += real_targets(config.real_dir)
     speciates = {name: _speciates_by_default(name) for name in {*synths, config.real_synth}}
@@ -377,7 +381,7 @@ def plan(config: BenchConfig) -> list[RunSpec]:
             synth = t.synth or config.real_synth
             for m in methods:
                 if m == "gascar-norestart":
-                    if t.suite != "indomain" or not _restarts_possible(budget):
+                    if t.suite not in INDOMAIN_SUITES or not _restarts_possible(budget):
                         continue  # no restart can happen: the same runs as gascar's
                 elif m in ABLATIONS:
                     if budget not in config.ablation_budgets:
@@ -456,7 +460,7 @@ def summarise(records: list[dict], near_perfect_db: float) -> list[dict]:
             vals = [r[m] for r in rs if m in r]
             if vals:
                 row[m], row[m + "_q1"], row[m + "_q3"] = quartiles(vals)
-        if suite == "indomain":
+        if suite in INDOMAIN_SUITES:
             row["near_perfect"] = float(np.mean([r["lsd_db"] <= near_perfect_db for r in rs]))
         rows.append(row)
     return rows

@@ -2,7 +2,9 @@
 
 ``indomain``: for each synth, sounds rendered from random genomes
 (:func:`make_indomain_targets`; the answer is known, so the parameter error
-and the oracle are measured too); ``real``: every sound file of a folder
+and the oracle are measured too); ``musical``: the same from a synth's
+prior of musically plausible settings, for the synths that have one (dx7);
+``real``: every sound file of a folder
 (:func:`real_targets`). :func:`oracle` scores an in-domain target's own
 genes through the match's objective (how near the match space comes to
 it); :func:`reference_distances` gives the judged scale of known
@@ -25,6 +27,8 @@ from .judge import judge
 INDOMAIN_DURATION_S = 1.0
 INDOMAIN_HOLD_S = 0.6
 INDOMAIN_MIDI = (40, 76)
+#: Suites of sounds a synth made (the answer is known): uniform random genomes, and a synth's musical prior.
+INDOMAIN_SUITES = ("indomain", "musical")
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ class BenchTarget:
     Attributes
     ----------
     suite : str
-        ``"indomain"`` or ``"real"``.
+        ``"indomain"``, ``"musical"`` or ``"real"``.
     name : str
         Unique within the suite (``fm-03`` or the file's name).
     path : str
@@ -55,7 +59,8 @@ class BenchTarget:
     f0_hz: float | None = None
 
 
-def make_indomain_targets(folder: Path, synths: Iterable[str], per_synth: int, seed: int = 0) -> list[BenchTarget]:
+def make_indomain_targets(folder: Path, synths: Iterable[str], per_synth: int, seed: int = 0,
+                          suite: str = "indomain") -> list[BenchTarget]:
     """Render ``per_synth`` targets from random genomes of each synth into ``folder``.
 
     Silent or clipped-flat renders are drawn again. The same seed always
@@ -63,23 +68,31 @@ def make_indomain_targets(folder: Path, synths: Iterable[str], per_synth: int, s
     ``<synth>-NN``; any other seed makes different sounds, named
     ``<synth>-s<seed>-NN`` so they never mix with them in a folder or a
     runs file: held-out sounds on which to check a change before it is
-    measured on the benchmark's own.
+    measured on the benchmark's own. With ``suite="musical"`` the genomes
+    come from each synth's musical prior (:meth:`gascar.synths.Synth.musical_genomes`;
+    synths without one are left out), named ``<synth>-m-NN`` (``<synth>-m-s<seed>-NN``).
     """
     from ..audio import write_audio
     from ..synths import get_synth, list_synths
 
     sr = 22050
     n = int(INDOMAIN_DURATION_S * sr)
+    if suite not in INDOMAIN_SUITES:
+        raise BenchmarkError(f"unknown in-domain suite {suite!r}; use one of {', '.join(INDOMAIN_SUITES)}")
+    musical = suite == "musical"
     out = []
     known = list(list_synths())
     for name in synths:
         synth = get_synth(name)
+        if musical and synth.musical_genomes(np.random.default_rng(0), 1) is None:
+            continue
         # Keyed by the synth's place among all synths, so a subset makes the same files as the full set.
         si = known.index(synth.name)
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(si, 7)))
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(si, 8 if musical else 7)))
+        prefix = f"{name}-m" if musical else name
         made = 0
         while made < per_synth:
-            g = rng.random((8, synth.n_genes))
+            g = synth.musical_genomes(rng, 8) if musical else rng.random((8, synth.n_genes))
             midi = rng.integers(INDOMAIN_MIDI[0], INDOMAIN_MIDI[1] + 1, size=8)
             f0 = 440.0 * 2 ** ((midi - 69) / 12)
             x = synth.render(g, f0, n, sr, hold_s=INDOMAIN_HOLD_S)
@@ -87,11 +100,11 @@ def make_indomain_targets(folder: Path, synths: Iterable[str], per_synth: int, s
             for k in np.flatnonzero((rms > 3e-3) & (np.max(np.abs(x), axis=1) < 0.999)):
                 if made == per_synth:
                     break
-                tname = f"{name}-{made:02d}" if seed == 0 else f"{name}-s{seed}-{made:02d}"
+                tname = f"{prefix}-{made:02d}" if seed == 0 else f"{prefix}-s{seed}-{made:02d}"
                 path = folder / f"{tname}.wav"
                 if not path.exists():
                     write_audio(path, x[k], sr, subtype="FLOAT")
-                out.append(BenchTarget("indomain", tname, str(path), name, g[k].tolist(), float(f0[k])))
+                out.append(BenchTarget(suite, tname, str(path), name, g[k].tolist(), float(f0[k])))
                 made += 1
     return out
 
@@ -125,10 +138,10 @@ def reference_distances(targets: list[BenchTarget]) -> dict[str, dict]:
     out = {}
     by_synth: dict[str, list[BenchTarget]] = {}
     for t in targets:
-        if t.suite == "indomain" and t.genome is not None and t.f0_hz is not None:
-            by_synth.setdefault(t.synth, []).append(t)
+        if t.suite in INDOMAIN_SUITES and t.genome is not None and t.f0_hz is not None:
+            by_synth.setdefault(group_name(t), []).append(t)
     for name, ts in sorted(by_synth.items()):
-        synth = get_synth(name)
+        synth = get_synth(ts[0].synth)
         sounds = [load_audio(t.path, trim=False).samples for t in ts]
         row = {"targets": len(ts)}
         for cents in (5, 20):
@@ -206,7 +219,12 @@ def oracle_genome(target: BenchTarget, objective) -> tuple[np.ndarray, float, bo
 
 def oracles(targets: list[BenchTarget], cache_dir: str | None = None) -> dict[str, dict]:
     """:func:`oracle` of every in-domain target, by name."""
-    return {t.name: {"synth": t.synth, **oracle(t, cache_dir)} for t in targets
-            if t.suite == "indomain" and t.genome is not None and t.f0_hz is not None}
+    return {t.name: {"synth": group_name(t), **oracle(t, cache_dir)} for t in targets
+            if t.suite in INDOMAIN_SUITES and t.genome is not None and t.f0_hz is not None}
+
+
+def group_name(target: BenchTarget) -> str:
+    """How tables name an in-domain target's synth: ``dx7``, or ``dx7 (musical)`` for the musical suite."""
+    return target.synth if target.suite == "indomain" else f"{target.synth} ({target.suite})"
 
 

@@ -100,7 +100,8 @@ def match_options(f):
     from ..bench.match import ALL_METHODS
 
     opts = [
-        click.option("--suite", "suites", multiple=True, type=click.Choice(["indomain", "real"]), help="Suites (default: both)."),
+        click.option("--suite", "suites", multiple=True, type=click.Choice(["indomain", "musical", "real"]),
+                     help="Suites (default: all; musical: sounds from a synth's musical prior, dx7 only)."),
         click.option("--method", "methods", multiple=True, type=click.Choice(ALL_METHODS), help="Methods (default: all available)."),
         click.option("--budget", "budgets", multiple=True, type=click.IntRange(10, 10**7), help="Evaluation budgets (default: 1000, 5000, 20000)."),
         click.option("--seeds", type=click.IntRange(1, 100), help="Seeds per method, target and budget (default 3)."),
@@ -148,7 +149,7 @@ def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, targ
 
 
 @bench_group.command("defaults")
-@click.option("--synth", "synths", multiple=True, help="Synths that make the in-domain targets (default: all).")
+@click.option("--synth", "synths", multiple=True, help="Synths that make the in-domain targets (default: the synths --synth auto tries).")
 @click.option("--per-synth", default=4, show_default=True, type=click.IntRange(1, 1000), help="In-domain targets per synth.")
 @click.option("--seeds", default=3, show_default=True, type=click.IntRange(1, 100), help="Seeds per target.")
 @click.option("--budget", type=click.IntRange(10, 10**7), help="Override the default budget (quick checks only).")
@@ -182,7 +183,10 @@ def bench_defaults_command(synths, per_synth, seeds, budget, target_seed, jobs, 
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True,
               help="Folder for basin-runs.jsonl and the table (reused to resume; in-domain targets shared with bench match).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def bench_basin_command(synths, per_synth, sigmas, seeds, budget, target_seed, jobs, out_dir, quiet) -> None:
+@click.option("--suite", "suites", multiple=True, type=click.Choice(["indomain", "musical"]),
+              help="Targets from uniform random genomes (indomain) and/or a synth's musical prior (musical, dx7 only); "
+                   "default both.")
+def bench_basin_command(synths, per_synth, sigmas, seeds, budget, target_seed, jobs, out_dir, quiet, suites) -> None:
     """How near its answer a search must land for refinement to finish it.
 
     Each in-domain target's own genes are disturbed (pitch genes kept) and
@@ -193,7 +197,8 @@ def bench_basin_command(synths, per_synth, sigmas, seeds, budget, target_seed, j
     from ..bench.basin import DEFAULT_BUDGET, DEFAULT_SIGMAS, bench_basin
 
     bench_basin(out_dir, synths=list(synths) or None, per_synth=per_synth, sigmas=sigmas or DEFAULT_SIGMAS, seeds=seeds,
-                budget=budget or DEFAULT_BUDGET, n_jobs=jobs, target_seed=target_seed, progress=not quiet)
+                budget=budget or DEFAULT_BUDGET, n_jobs=jobs, target_seed=target_seed, progress=not quiet,
+                suites=tuple(suites) or ("indomain", "musical"))
     click.echo((out_dir / "bench-basin.md").read_text(encoding="utf-8"))  # written with the machine line
 
 

@@ -82,6 +82,14 @@ class Synth:
         """
         return []
 
+    def musical_genomes(self, rng: np.random.Generator, n: int) -> np.ndarray | None:
+        """Genomes ``(n, n_genes)`` drawn from a prior of musically plausible settings, or None without one.
+
+        Benchmarks draw in-domain sounds from it beside uniform random genomes
+        (``gascar bench match --suite musical``); only the dx7 synth has one.
+        """
+        return None
+
     def played_f0_hz(self, f0_hz: np.ndarray) -> np.ndarray:
         """The pitch a render at ``f0_hz`` sounds, shape kept: ``f0_hz`` itself, or the nearest note a synth plays.
 

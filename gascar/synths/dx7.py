@@ -244,6 +244,68 @@ def note_hz(note: np.ndarray) -> np.ndarray:
     return 440.0 * 2.0 ** ((np.asarray(note, dtype=np.float64) - 69.0) / 12.0)
 
 
+#: Carriers (the operators heard) of each algorithm, 1 .. 32; operator 1 is a carrier in all of them.
+CARRIERS: dict[int, tuple[int, ...]] = {
+    1: (1, 3), 2: (1, 3), 3: (1, 4), 4: (1, 4), 5: (1, 3, 5), 6: (1, 3, 5), 7: (1, 3), 8: (1, 3), 9: (1, 3),
+    10: (1, 4), 11: (1, 4), 12: (1, 3), 13: (1, 3), 14: (1, 3), 15: (1, 3), 16: (1,), 17: (1,), 18: (1,),
+    19: (1, 4, 5), 20: (1, 2, 4), 21: (1, 2, 4, 5), 22: (1, 3, 4, 5), 23: (1, 2, 4, 5), 24: (1, 2, 3, 4, 5),
+    25: (1, 2, 3, 4, 5), 26: (1, 2, 4), 27: (1, 2, 4), 28: (1, 3, 6), 29: (1, 2, 3, 5), 30: (1, 2, 3, 6),
+    31: (1, 2, 3, 4, 5), 32: (1, 2, 3, 4, 5, 6),
+}
+#: Coarse ratios of the musical prior and their weights: small whole ratios mostly.
+_PRIOR_COARSE = ((1, 0.34), (2, 0.2), (3, 0.1), (4, 0.08), (0, 0.06), (5, 0.05), (6, 0.04), (7, 0.04), (8, 0.03),
+                 (9, 0.02), (10, 0.02), (12, 0.01), (14, 0.01))
+
+
+def musical_physical(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """Physical values of ``n`` voices from a musical prior, each ``(n,)`` (bin indices for choices).
+
+    What DX7 programmers mostly do: operator 1 and each other carrier are
+    on (another operator is on with probability 0.4), fine ratio 0 in 80 %
+    of operators and small whole coarse ratios, rarely fixed frequencies,
+    detune near 0, envelopes that attack fast to near full and decay to a
+    sustain, no pitch envelope in 80 % of voices, LFO depths mostly 0,
+    feedback 0 in half of them. Algorithm and LFO wave are uniform.
+    """
+    p: dict[str, np.ndarray] = {}
+    alg = rng.integers(1, 33, n)
+    p["algorithm"] = (alg - 1).astype(float)
+    p["feedback"] = np.where(rng.random(n) < 0.5, 0, rng.integers(1, 8, n)).astype(float)
+    p["lfo_wave"] = rng.integers(0, len(LFO_WAVES), n).astype(float)
+    p["lfo_speed"] = rng.integers(15, 60, n).astype(float)
+    p["lfo_delay"] = rng.integers(0, 60, n).astype(float)
+    p["lfo_pitch_mod_depth"] = np.where(rng.random(n) < 0.7, 0, rng.integers(1, 20, n)).astype(float)
+    p["lfo_amp_mod_depth"] = np.where(rng.random(n) < 0.8, 0, rng.integers(1, 30, n)).astype(float)
+    p["pitch_mod_sensitivity"] = rng.integers(0, 4, n).astype(float)
+    flat = rng.random(n) < 0.8
+    for i in range(1, 5):
+        p[f"pitch_eg_rate{i}"] = np.where(flat, 99, rng.integers(40, 100, n)).astype(float)
+        level = 50 if i in (3, 4) else np.where(flat, 50, rng.integers(40, 61, n))
+        p[f"pitch_eg_level{i}"] = np.broadcast_to(level, (n,)).astype(float)
+    coarse_values = np.array([c for c, _ in _PRIOR_COARSE])
+    coarse_weights = np.array([w for _, w in _PRIOR_COARSE])
+    for k in range(1, N_OPERATORS + 1):
+        carrier = np.array([k in CARRIERS[int(a)] for a in alg])
+        on = carrier | (rng.random(n) < 0.4)
+        p[f"op{k}_output_level"] = np.where(on, np.where(carrier, rng.integers(80, 100, n), rng.integers(40, 90, n)), 0).astype(float)
+        fixed = rng.random(n) < 0.05
+        p[f"op{k}_mode"] = fixed.astype(float)
+        p[f"op{k}_coarse"] = np.where(fixed, rng.integers(0, 4, n), rng.choice(coarse_values, n, p=coarse_weights / coarse_weights.sum())).astype(float)
+        p[f"op{k}_fine"] = np.where(rng.random(n) < 0.8, 0, rng.integers(1, 100, n)).astype(float)
+        p[f"op{k}_detune"] = np.clip(np.rint(rng.normal(0.0, 1.5, n)), -7, 7)
+        p[f"op{k}_eg_rate1"] = rng.integers(60, 100, n).astype(float)
+        p[f"op{k}_eg_rate2"] = rng.integers(20, 90, n).astype(float)
+        p[f"op{k}_eg_rate3"] = rng.integers(10, 80, n).astype(float)
+        p[f"op{k}_eg_rate4"] = rng.integers(20, 90, n).astype(float)
+        p[f"op{k}_eg_level1"] = np.where(rng.random(n) < 0.7, 99, rng.integers(80, 99, n)).astype(float)
+        p[f"op{k}_eg_level2"] = rng.integers(50, 100, n).astype(float)
+        p[f"op{k}_eg_level3"] = rng.integers(0, 100, n).astype(float)
+        p[f"op{k}_eg_level4"] = np.zeros(n)
+        p[f"op{k}_rate_scaling"] = rng.integers(0, 4, n).astype(float)
+        p[f"op{k}_amp_mod_sensitivity"] = np.where(rng.random(n) < 0.8, 0, rng.integers(1, 4, n)).astype(float)
+    return p
+
+
 _NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
@@ -378,6 +440,10 @@ class DX7(Synth):
     def require(self) -> None:
         """Raise :class:`SynthError` naming the install command when dexed-py is missing."""
         _engine_class()
+
+    def musical_genomes(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Genomes ``(n, n_genes)`` of voices from :func:`musical_physical`."""
+        return self.params.to_genomes(musical_physical(rng, n))
 
     def played_f0_hz(self, f0_hz: np.ndarray) -> np.ndarray:
         """The equal-tempered note a DX7 plays for ``f0_hz``."""
