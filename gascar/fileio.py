@@ -22,7 +22,8 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
     On an exception (KeyboardInterrupt included) the temporary file is
-    removed and ``path`` is left as it was.
+    removed and ``path`` is left as it was. The file gets the mode the
+    umask gives a new file (0644 under the usual 022), not mkstemp's 0600.
 
     Parameters
     ----------
@@ -45,6 +46,8 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
         raise OutputError(f"cannot write here: {exc.strerror or exc}", path=dest) from None
     os.close(fd)
     tmp_path = Path(tmp)
+    with contextlib.suppress(OSError):  # mkstemp makes 0600; the file gets the mode the umask says, as open() would
+        os.chmod(tmp_path, 0o666 & ~_umask())
     try:
         yield tmp_path
         os.replace(tmp_path, dest)
@@ -102,6 +105,16 @@ def json_ready(obj):
         return str(obj)
 
     return plain(obj)
+
+
+def _umask() -> int:
+    """The process's umask (read without changing it where /proc says it, else set and restored at once)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        with open("/proc/self/status", encoding="ascii") as fh:
+            return int(next(line for line in fh if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync(path: Path) -> None:

@@ -400,7 +400,8 @@ def match(
             since_save["n"] = 0
 
     reporter.start({"budget": options.budget, "synths": names, "target": target_path, "seed": seed_entropy,
-                    "population": config.population, "n_jobs": n_jobs, "resumed": state is not None})
+                    "population": config.population, "n_jobs": n_jobs, "resumed": state is not None,
+                    "rounds": plan.rounds})
     cut = None
     signals = StopSignals() if handle_signals else None
     evaluator = Evaluator(objectives, n_jobs, config.chunk_size)
@@ -416,7 +417,7 @@ def match(
                 ev = evolutions[name]
                 if options.generations is not None and not ev.done and ev.generation >= options.generations:
                     ev.finish("generations")
-                reporter.start({"stage": f"{name} {plan.round + 1}/{plan.rounds}" if len(names) > 1 else name})
+                reporter.start({"stage": f"{name}, round {plan.round + 1} of {plan.rounds}" if len(names) > 1 else name})
                 cut = run_steps(ev, evaluator, comps, should_stop=should_stop, deadline=deadline, on_record=on_record,
                                 max_generations=options.generations)
                 if cut is not None:

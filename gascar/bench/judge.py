@@ -21,7 +21,6 @@ are only fair because it stays fixed.
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
 from ..jit import first_use
 
@@ -60,6 +59,8 @@ def log_spectral_distance_db(a: np.ndarray, b: np.ndarray, sample_rate: int) -> 
     a, b : ndarray, shape (n_samples,)
         Same length.
     """
+    from scipy import signal  # here: the CLI imports this module at start-up, scipy is slow to import
+
     out = []
     for n_fft in FFT_SIZES:
         if a.size < n_fft // 2:

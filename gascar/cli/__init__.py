@@ -9,8 +9,10 @@ written); ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
+import os
 import sys
 import warnings
 
@@ -23,6 +25,18 @@ from ..errors import GascarError
 COMMAND_MODULES = ("synths", "render", "export", "compare", "match", "batch", "report", "bench")
 
 EXIT_USAGE = 2
+#: Exit code after Ctrl-C (128 + SIGINT), as a shell reports a process stopped by it.
+EXIT_INTERRUPTED = 130
+#: Exit code when the reader of stdout went away (``gascar synths | head -1``): 128 + SIGPIPE, quietly.
+EXIT_BROKEN_PIPE = 141
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush does not fail again on the closed pipe."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 class _Group(click.Group):
@@ -37,7 +51,17 @@ class _Group(click.Group):
                 raise
             click.echo(f"gascar: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, KeyboardInterrupt, SystemExit):
+        except KeyboardInterrupt:
+            # Ctrl-C before a match catches it itself (imports, analysis): an interrupt like any other, not
+            # click's "Aborted!" and exit 1. Files are written atomically, so nothing is left half-written.
+            if debug:
+                raise
+            click.echo("gascar: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            _quiet_stdout()
+            ctx.exit(EXIT_BROKEN_PIPE)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
         except MemoryError:
             if debug:
@@ -76,7 +100,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    cli.main(args=argv, prog_name="gascar")
+    try:
+        cli.main(args=argv, prog_name="gascar")
+    except KeyboardInterrupt:  # between two commands' steps that click does not wrap (start-up, exit)
+        click.echo("gascar: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        _quiet_stdout()
+        sys.exit(EXIT_BROKEN_PIPE)
 
 
 for _name in COMMAND_MODULES:

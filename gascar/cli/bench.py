@@ -1,4 +1,4 @@
-"""``gascar bench``: render speed, evaluation throughput, batch throughput, match quality."""
+"""``gascar bench``: render speed, start-up time, evaluation throughput, batch throughput, match quality."""
 
 from __future__ import annotations
 
@@ -34,6 +34,17 @@ def bench_render_command(synths, voices, repeats, out_dir) -> None:
 
     rows = bench_render(synths=list(synths) or None, n_voices=voices, repeats=repeats)
     _emit(out_dir, "bench-render", "Render speed (`gascar bench render`)", format_table(rows))
+
+
+@bench_group.command("startup")
+@click.option("--repeats", default=7, show_default=True, type=click.IntRange(1, 100), help="Timed runs of each command.")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), help="Also write the table to this folder.")
+def bench_startup_command(repeats, out_dir) -> None:
+    """Start-up time of gascar --help and gascar synths (fresh processes, median) and the heavy libraries they import."""
+    from ..bench.startup import bench_startup, format_table
+
+    rows = bench_startup(repeats=repeats)
+    _emit(out_dir, "bench-startup", "Start-up time (`gascar bench startup`)", format_table(rows))
 
 
 @bench_group.command("fitness")

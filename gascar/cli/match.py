@@ -15,7 +15,7 @@ _RUN_OPTIONS = ("synth", "budget", "time_limit_s", "generations", "population", 
 
 
 @cli.command("match")
-@click.argument("target", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.argument("target", required=False, type=click.Path(exists=True))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="PRESET.json",
               help="Best preset. Default: <target stem>.preset.json in the current folder; "
                    "with --top N the k-th best goes to <stem>.<k>.preset.json.")
@@ -60,6 +60,10 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
     from ..evolve.reporting import JsonLinesLog, ProgressBar, Reporters
     from ..matching import MatchOptions, MatchOutputs, default_outputs, match
 
+    if target is not None and Path(target).is_dir():
+        from ..errors import GascarError
+
+        raise GascarError(f"is a folder; to match every file in it use gascar batch {target} -o OUT", path=target)
     if no_render and render_path is not None:
         raise click.UsageError("give either --render or --no-render, not both")
     if resume is not None:

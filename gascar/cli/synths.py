@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+import shutil
+import textwrap
 
 import click
 
 from ..synths import get_synth, list_synths
 from . import cli
+
+#: A choice parameter whose choices are longer than this is listed under the table.
+MAX_RANGE_WIDTH = 32
+#: Width of those lists, and of the table when the output is not a terminal.
+LIST_WIDTH = 100
+#: Narrowest description column (descriptions wrap within it).
+MIN_DESCRIPTION_WIDTH = 30
 
 
 @cli.command("synths")
@@ -31,11 +40,16 @@ def synths_command(name: str | None, as_json: bool) -> None:
                "params": synth.params.describe()}
         click.echo(json.dumps(doc, indent=2))
         return
-    click.echo(f"{synth.name} (version {synth.version}, {synth.n_genes} genes): {synth.description}")
-    rows = []
+    width = shutil.get_terminal_size((LIST_WIDTH, 24)).columns - 1
+    click.echo(textwrap.fill(f"{synth.name} (version {synth.version}, {synth.n_genes} genes): {synth.description}",
+                             width=max(width, MIN_DESCRIPTION_WIDTH), subsequent_indent="  "))
+    rows, long_choices = [], []
     for spec in synth.params:
         if spec.scale == "choice":
             rng = " | ".join(spec.choices)
+            if len(rng) > MAX_RANGE_WIDTH:  # listed under the table, so the table stays narrow
+                long_choices.append(spec)
+                rng = f"{len(spec.choices)} choices, below"
         else:
             rng = f"{spec.low:g} .. {spec.high:g}"
         default = spec.to_json(spec.default_value())
@@ -43,5 +57,14 @@ def synths_command(name: str | None, as_json: bool) -> None:
     head = ("parameter", "range", "scale", "unit", "default", "description")
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(5)]
     click.echo("  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  " + head[5])
+    indent = sum(widths) + 2 * len(widths)
+    desc_width = max(MIN_DESCRIPTION_WIDTH, width - indent)
     for r in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[5])
+        lines = textwrap.wrap(r[5], width=desc_width) or [""]
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + lines[0])
+        for more in lines[1:]:
+            click.echo(" " * indent + more)
+    for spec in long_choices:
+        click.echo("")
+        click.echo(textwrap.fill(" | ".join(spec.choices), width=LIST_WIDTH, initial_indent=f"{spec.name}: ",
+                                 subsequent_indent=" " * (len(spec.name) + 2), break_on_hyphens=False))

@@ -32,65 +32,49 @@ Conventions: times are in seconds (``attack_s``), frequencies in Hz
 (``cutoff_hz``), pitch offsets in semitones (``_st``), cutoff offsets in
 octaves (``_oct``), levels in dB (``_db``) or linear 0..1. Envelope decay and
 release times are T60s: the time to fall by 60 dB.
+
+The names below are imported from their modules on first use, so importing
+the package (a synth's parameter list, ``gascar synths``) does not load
+numba or compile anything.
 """
 
 from __future__ import annotations
 
-from .arrays import chunks, clip_params
-from .effects import drive, eq3, finish, vibrato
-from .envelopes import LFO_SHAPES, adsr, decay_env, lfo
-from .filters import FILTER_MODES, keytrack, svf
-from .fm import N_OPERATORS, fm_operators
-from .kernels import (
-    ATTACK_TARGET,
-    CONTROL_BLOCK,
-    FM_MAX_FEEDBACK,
-    FM_MAX_INDEX,
-    KEYTRACK_REF_HZ,
-    LOG_1E3,
-    PHASE_MASK,
-    PHASE_ONE,
-    SINE_TABLE_SIZE,
-    SUBTRACTIVE_COLUMNS,
-    WAVETABLE_COLUMNS,
-    WAVETABLE_SIZE,
-    env_coefs,
-    env_step,
-    frame_read,
-    lfo_value,
-    mipmap_level,
-    sine_fixed,
-    softclip,
-    subtractive_voices,
-    svf_coefs,
-    svf_g,
-    svf_k,
-    svf_tick,
-    table_read,
-    wavetable_voices,
-)
-from .oscillators import (
-    WAVEFORMS,
-    WAVETABLE_FRAMES,
-    WAVETABLE_LEVELS,
-    WAVETABLE_MAX_HARMONIC,
-    frame_spectra,
-    mipmap_harmonics,
-    mipmaps,
-    oscillator,
-    wavetable_frames,
-    wavetable_osc,
-    white_noise,
-)
-from .partials import N_PARTIALS, partial_bank, spectral_shape, stiff_string_ratios
+import importlib
 
-__all__ = [
-    "ATTACK_TARGET", "CONTROL_BLOCK", "FILTER_MODES", "FM_MAX_FEEDBACK", "FM_MAX_INDEX", "KEYTRACK_REF_HZ", "LFO_SHAPES",
-    "LOG_1E3", "N_OPERATORS", "N_PARTIALS", "PHASE_MASK", "PHASE_ONE", "SINE_TABLE_SIZE", "SUBTRACTIVE_COLUMNS",
-    "WAVEFORMS", "WAVETABLE_COLUMNS", "WAVETABLE_FRAMES", "WAVETABLE_LEVELS", "WAVETABLE_MAX_HARMONIC", "WAVETABLE_SIZE",
-    "adsr", "chunks", "clip_params", "decay_env", "drive", "env_coefs", "env_step", "eq3", "finish", "fm_operators",
-    "frame_read", "frame_spectra", "keytrack", "lfo", "lfo_value", "mipmap_harmonics", "mipmap_level", "mipmaps",
-    "oscillator", "partial_bank", "sine_fixed", "softclip", "spectral_shape", "stiff_string_ratios", "subtractive_voices",
-    "svf", "svf_coefs", "svf_g", "svf_k", "svf_tick", "table_read", "vibrato", "wavetable_frames", "wavetable_osc",
-    "wavetable_voices", "white_noise",
-]
+#: Where each public name lives (imported on first access).
+_HOMES = {
+    **dict.fromkeys(('chunks', 'clip_params'), 'arrays'),
+    **dict.fromkeys(('FILTER_MODES', 'LFO_SHAPES', 'N_OPERATORS', 'WAVEFORMS'), 'choices'),
+    **dict.fromkeys(('drive', 'eq3', 'finish', 'vibrato'), 'effects'),
+    **dict.fromkeys(('adsr', 'decay_env', 'lfo'), 'envelopes'),
+    **dict.fromkeys(('keytrack', 'svf'), 'filters'),
+    **dict.fromkeys(('fm_operators',), 'fm'),
+    **dict.fromkeys((
+        'ATTACK_TARGET', 'CONTROL_BLOCK', 'FM_MAX_FEEDBACK', 'FM_MAX_INDEX', 'KEYTRACK_REF_HZ', 'LOG_1E3',
+        'PHASE_MASK', 'PHASE_ONE', 'SINE_TABLE_SIZE', 'SUBTRACTIVE_COLUMNS', 'WAVETABLE_COLUMNS',
+        'WAVETABLE_SIZE', 'add_rows', 'env_coefs', 'env_step', 'frame_read', 'lfo_value', 'mipmap_level',
+        'set_rows', 'sine_fixed', 'softclip', 'subtractive_voices', 'svf_coefs', 'svf_g', 'svf_k', 'svf_tick',
+        'table_read', 'wavetable_voices',
+    ), 'kernels'),
+    **dict.fromkeys((
+        'WAVETABLE_FRAMES', 'WAVETABLE_LEVELS', 'WAVETABLE_MAX_HARMONIC', 'frame_spectra', 'mipmap_harmonics',
+        'mipmaps', 'oscillator', 'wavetable_frames', 'wavetable_osc', 'white_noise',
+    ), 'oscillators'),
+    **dict.fromkeys(('N_PARTIALS', 'partial_bank', 'spectral_shape', 'stiff_string_ratios'), 'partials'),
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

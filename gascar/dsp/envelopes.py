@@ -7,9 +7,6 @@ import numpy as np
 from .arrays import voice_params
 from .kernels import adsr_kernel, decay_kernel, lfo_kernel
 
-#: LFO shape codes of :func:`lfo`.
-LFO_SHAPES = ("sine", "triangle")
-
 
 def adsr(
     attack_s: np.ndarray,

@@ -7,9 +7,6 @@ import numpy as np
 from .arrays import voice_params, voice_signal
 from .kernels import KEYTRACK_REF_HZ, svf_kernel
 
-#: Filter mode codes of :func:`svf`.
-FILTER_MODES = ("lowpass", "highpass", "bandpass")
-
 
 def svf(
     x: np.ndarray,

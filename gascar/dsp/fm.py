@@ -7,9 +7,6 @@ import numpy as np
 from .arrays import voice_params
 from .kernels import fm_kernel
 
-#: Number of operators of :func:`fm_operators`.
-N_OPERATORS = 4
-
 
 def fm_operators(
     freq_hz: np.ndarray,

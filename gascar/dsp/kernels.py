@@ -741,3 +741,25 @@ def wavetable_voices(P, f0_hz, hold_n, tables, top, sample_rate, out):
                 i1 += s1
                 pos += ps
             c_pos, c_inc, c_g = n_pos, n_inc, n_g
+
+
+# -- row scatter of the modular synth (its modules render subsets of the voices) --
+
+
+@njit(cache=True)
+def add_rows(x, rows, y, gain):
+    """``x[rows[r]] += gain[r] * y[r]`` in one pass, without temporaries."""
+    for r in range(rows.shape[0]):
+        row = rows[r]
+        g = np.float32(gain[r])
+        for i in range(x.shape[1]):
+            x[row, i] += g * y[r, i]
+
+
+@njit(cache=True)
+def set_rows(x, rows, y):
+    """``x[rows[r]] = y[r]``."""
+    for r in range(rows.shape[0]):
+        row = rows[r]
+        for i in range(x.shape[1]):
+            x[row, i] = y[r, i]

@@ -7,8 +7,6 @@ import numpy as np
 from .arrays import voice_params, voice_signal
 from .kernels import WAVETABLE_SIZE, osc_kernel, wavetable_kernel
 
-#: Waveform codes of :func:`oscillator`.
-WAVEFORMS = ("saw", "square", "triangle", "sine")
 #: Highest harmonic of the full-band mipmap level.
 WAVETABLE_MAX_HARMONIC = 512
 #: Mipmap levels, half an octave apart: level ``L`` keeps harmonics up to

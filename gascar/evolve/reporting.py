@@ -63,8 +63,10 @@ def _fmt(x: float) -> str:
 class ProgressBar(Reporter):
     """A tqdm progress bar over evaluations, on stderr.
 
-    Shows generation, evaluations, best fitness and its components,
-    species count, the GA's start after a restart, elapsed time and ETA.
+    The label names the synth and, with several synths, the halving round
+    ("fm, round 2 of 3"); the counts are evaluations out of the budget; the
+    suffix shows that synth's generation, best fitness and its components,
+    species count, the GA's start after a restart. Elapsed time and ETA.
     """
 
     def __init__(self, file=None):
@@ -72,6 +74,7 @@ class ProgressBar(Reporter):
         self.bar = None
         self.total = None
         self.offset = 0
+        self.rounds = 1
 
     def start(self, info: dict) -> None:
         from tqdm import tqdm
@@ -80,9 +83,13 @@ class ProgressBar(Reporter):
             self.total = int(info.get("budget") or 0) or None
             self.bar = tqdm(total=self.total, file=self.file, unit="eval", dynamic_ncols=True, leave=True, smoothing=0.1,
                             desc="match", mininterval=0.2)
+        if info.get("rounds"):
+            self.rounds = int(info["rounds"])
         label = info.get("stage")
-        if label:
-            self.bar.set_description_str(str(label))
+        if label:  # a new stage: its synth's numbers come with its first generation
+            self.bar.set_description_str(str(label), refresh=False)
+            self.bar.set_postfix_str("", refresh=False)
+            self.bar.refresh()
 
     def generation(self, record: dict) -> None:
         if self.bar is None:
@@ -96,8 +103,11 @@ class ProgressBar(Reporter):
         parts.append(f"species {record.get('species', 1)}")
         if record.get("start"):
             parts.append(f"start {record['start'] + 1}")  # after a restart: which fresh start this is
-        if record.get("key"):
-            parts.insert(0, str(record["key"]))
+        key = record.get("key")
+        if key and self.rounds > 1:  # the label names this record's synth, so label and numbers agree
+            self.bar.set_description_str(f"{key}, round {int(record.get('round', 0)) + 1} of {self.rounds}", refresh=False)
+        elif key:
+            self.bar.set_description_str(str(key), refresh=False)
         self.bar.set_postfix_str(" | ".join(parts), refresh=False)
 
     def end(self, summary: dict) -> None:

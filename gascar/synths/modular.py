@@ -13,7 +13,6 @@ wavetable.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from .. import dsp
 from ..params import ParamSpace, ParamSpec
@@ -142,9 +141,9 @@ class Modular(Synth):
             pitch = np.zeros((nc, ns), dtype=np.float32)
             if len(idx["pitch_env"]):
                 s = sub(idx["pitch_env"])
-                _add_rows(pitch, idx["pitch_env"], dsp.decay_env(s["pitch_env_decay_s"], ns, sr), s["pitch_env_st"])
+                dsp.add_rows(pitch, idx["pitch_env"], dsp.decay_env(s["pitch_env_decay_s"], ns, sr), s["pitch_env_st"])
             if lfo_wave is not None:
-                _add_rows(pitch, idx["lfo"], lfo_wave, q["lfo_to_pitch_st"][idx["lfo"]])
+                dsp.add_rows(pitch, idx["lfo"], lfo_wave, q["lfo_to_pitch_st"][idx["lfo"]])
 
         def pitch_of(rows):
             return None if pitch is None else pitch[rows]
@@ -154,13 +153,13 @@ class Modular(Synth):
         if len(rows):
             s = sub(rows)
             y = dsp.oscillator(s["osc_wave"], s["f0_hz"], ns, sr, pulse_width=s["pulse_width"], pitch_st=pitch_of(rows))
-            _add_rows(x, rows, y, s["osc_level"])
+            dsp.add_rows(x, rows, y, s["osc_level"])
         rows = idx["osc2"]
         if len(rows):
             s = sub(rows)
             f2 = s["f0_hz"] * 2.0 ** (s["osc2_semitones"] / 12.0 + s["osc2_detune_cents"] / 1200.0)
             y = dsp.oscillator(s["osc2_wave"], f2, ns, sr, pulse_width=s["pulse_width"], pitch_st=pitch_of(rows))
-            _add_rows(x, rows, y, s["osc2_level"])
+            dsp.add_rows(x, rows, y, s["osc2_level"])
         rows = idx["fm"]
         if len(rows):
             s = sub(rows)
@@ -175,12 +174,12 @@ class Modular(Synth):
             sus = np.stack([np.ones(k), z, z, z], axis=1)
             alg = np.full(k, _STACK)
             y = dsp.fm_operators(freq, level, att, dec, sus, np.ones(k), z, MOD_MATRICES[alg], CARRIER_MASKS[alg], s["hold_s"] + 1e9, ns, sr)
-            _add_rows(x, rows, y, s["fm_level"])
+            dsp.add_rows(x, rows, y, s["fm_level"])
         rows = idx["wavetable"]
         if len(rows):
             s = sub(rows)
             pos = dsp.decay_env(s["wt_position_decay_s"], ns, sr) * _col(s["wt_position_env"]) + _col(s["wt_position"])
-            _add_rows(x, rows, dsp.wavetable_osc(s["f0_hz"], pos, ns, sr, pitch_st=pitch_of(rows)), s["wt_level"])
+            dsp.add_rows(x, rows, dsp.wavetable_osc(s["f0_hz"], pos, ns, sr, pitch_st=pitch_of(rows)), s["wt_level"])
         rows = idx["additive"]
         if len(rows):
             s = sub(rows)
@@ -190,14 +189,14 @@ class Modular(Synth):
             amp = dsp.spectral_shape(freq, s["f0_hz"], s["add_tilt_db_per_oct"], np.ones(k), np.full((k, 1), 1000.0), np.zeros((k, 1)), np.ones(k))
             amp[amp < 1e-4] = 0.0
             decay = s["add_decay_s"][:, None] / ratios ** s["add_decay_tilt"][:, None]
-            _add_rows(x, rows, dsp.partial_bank(freq, amp, decay, np.zeros(k), ns, sr), s["add_level"])
+            dsp.add_rows(x, rows, dsp.partial_bank(freq, amp, decay, np.zeros(k), ns, sr), s["add_level"])
         rows = idx["noise"]
         if len(rows):
             s = sub(rows)
             k = len(rows)
             nz = dsp.svf(np.broadcast_to(noise, (k, ns)), np.full(k, 2.0), s["noise_hz"], q_to_resonance(s["noise_q"]), sr)
             nz *= dsp.decay_env(s["noise_decay_s"], ns, sr)
-            _add_rows(x, rows, nz, s["noise_level"])
+            dsp.add_rows(x, rows, nz, s["noise_level"])
 
         rows = idx["filter"]
         if len(rows):
@@ -208,9 +207,9 @@ class Modular(Synth):
                 # LFO rows that also have the filter: where they sit in idx["lfo"] and in rows.
                 both, in_lfo, in_filter = np.intersect1d(idx["lfo"], rows, assume_unique=True, return_indices=True)
                 if len(both):
-                    _add_rows(cut, in_filter, lfo_wave[in_lfo], q["lfo_to_cutoff_oct"][both])
+                    dsp.add_rows(cut, in_filter, lfo_wave[in_lfo], q["lfo_to_cutoff_oct"][both])
             cutoff = dsp.keytrack(s["cutoff_hz"], s["f0_hz"], s["filter_keytrack"])
-            _set_rows(x, rows, dsp.svf(x[rows], s["filter_type"], cutoff, s["resonance"], sr, cutoff_oct=cut))
+            dsp.set_rows(x, rows, dsp.svf(x[rows], s["filter_type"], cutoff, s["resonance"], sr, cutoff_oct=cut))
 
         amp = dsp.adsr(q["attack_s"], q["decay_s"], q["sustain"], q["release_s"], q["hold_s"], ns, sr)
         if lfo_wave is not None:
@@ -219,11 +218,11 @@ class Modular(Synth):
         x *= amp
         rows = idx["drive"]
         if len(rows):
-            _set_rows(x, rows, dsp.drive(x[rows], q["drive_db"][rows]))
+            dsp.set_rows(x, rows, dsp.drive(x[rows], q["drive_db"][rows]))
         rows = idx["eq"]
         if len(rows):
             s = sub(rows)
-            _set_rows(x, rows, dsp.eq3(x[rows], s["eq_low_db"], s["eq_mid_db"], s["eq_mid_hz"], s["eq_high_db"], sr))
+            dsp.set_rows(x, rows, dsp.eq3(x[rows], s["eq_low_db"], s["eq_mid_db"], s["eq_mid_hz"], s["eq_high_db"], sr))
         return dsp.finish(x, q["gain_db"], sr)
 
 
@@ -239,22 +238,3 @@ class _Rows:
         if key not in self._cache:
             self._cache[key] = self._q[key][self._rows]
         return self._cache[key]
-
-
-@njit(cache=True)
-def _add_rows(x, rows, y, gain):
-    """``x[rows[r]] += gain[r] * y[r]`` in one pass, without temporaries."""
-    for r in range(rows.shape[0]):
-        row = rows[r]
-        g = np.float32(gain[r])
-        for i in range(x.shape[1]):
-            x[row, i] += g * y[r, i]
-
-
-@njit(cache=True)
-def _set_rows(x, rows, y):
-    """``x[rows[r]] = y[r]``."""
-    for r in range(rows.shape[0]):
-        row = rows[r]
-        for i in range(x.shape[1]):
-            x[row, i] = y[r, i]
