@@ -59,6 +59,25 @@ class HalvingPlan:
             ev.set_budget(ev.evaluations + share + (1 if i < extra else 0), final=self.final)
         self.started = True
 
+    def change_budget(self, budget: int, evolutions: dict[str, Evolution]) -> None:
+        """A new total budget (a resumed match's ``--budget``): what is left is shared again from here.
+
+        The round under way restarts its shares from what has been spent; a
+        budget already spent ends the run at the next step.
+        """
+        self.budget = int(budget)
+        if not self.started:
+            return
+        spent = sum(ev.evaluations for ev in evolutions.values())
+        if spent >= self.budget:
+            for name in self.survivors:
+                ev = evolutions[name]
+                ev.set_budget(ev.evaluations, final=self.final)
+                if not ev.done:
+                    ev.finish("budget")
+        else:
+            self.start_round(evolutions)
+
     def end_round(self, evolutions: dict[str, Evolution]) -> None:
         """Keep the better half of the survivors (order of the synth list on ties)."""
         keep = math.ceil(len(self.survivors) / 2)

@@ -15,22 +15,23 @@ SIGTERM end the run after the current generation with everything written.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
-from .errors import EvolutionError
+from .errors import EvolutionError, OutputError
 from .evolve import Evaluator, Evolution, EvolutionConfig, GeneInfo, get_engine, load_checkpoint, save_checkpoint
 from .evolve.interrupt import StopSignals
 from .evolve.reporting import Reporter
 from .evolve.run import components_function, run_steps, seed_sequence
 from .halving import HalvingPlan, halving_rounds, synth_seed
-from .outputs import MAX_TOP, MatchOutputs, default_outputs, write_results
+from .outputs import MAX_TOP, MatchOutputs, check_writable, default_outputs, write_results
 
 #: Objective evaluations of a default match (all synths together); measured
 #: to finish a 1.5 s target within a minute on 2 cores, and against 20,000
@@ -38,6 +39,8 @@ from .outputs import MAX_TOP, MatchOutputs, default_outputs, write_results
 DEFAULT_BUDGET = 30000
 #: Generations between two checkpoint writes.
 CHECKPOINT_EVERY = 5
+#: Settings a resumed match may change: a new total budget, a time limit for the continuation.
+RESUME_SETTINGS = ("budget", "time_limit_s")
 #: Names re-exported for callers of gascar.matching (the API before the split), and the plan's old name,
 #: under which checkpoints written before the split pickled it.
 __all__ = ["CHECKPOINT_EVERY", "DEFAULT_BUDGET", "MAX_TOP", "MatchOptions", "MatchOutputs", "MatchResult", "default_outputs",
@@ -160,6 +163,10 @@ class MatchResult:
     analysis : dict
         The target's analysis (:meth:`gascar.analysis.Target.summary`):
         whether it is pitched, its f0, how sure pYIN was.
+    output_error : str or None
+        Why the files are not where ``outputs`` first said (they were
+        written beside the checkpoint or in the current folder instead;
+        ``outputs`` then says where).
     """
 
     preset: object
@@ -180,11 +187,14 @@ class MatchResult:
     target_path: str | None = None
     outputs: MatchOutputs | None = None
     analysis: dict = field(default_factory=dict)
+    output_error: str | None = None
 
     @property
     def exit_code(self) -> int:
-        """0, or 128 + the signal number for an interrupted run (130, 143)."""
-        return 0 if self.interrupted is None else 128 + int(self.interrupted)
+        """0; 128 + the signal number for an interrupted run (130, 143); 1 when the files went elsewhere than asked."""
+        if self.interrupted is not None:
+            return 128 + int(self.interrupted)
+        return OutputError.exit_code if self.output_error else 0
 
     def summary(self) -> dict:
         """A JSON-ready summary of the match."""
@@ -201,6 +211,7 @@ class MatchResult:
             "files": [str(p) for p in self.files],
             "checkpoint": None if self.checkpoint is None else str(self.checkpoint),
             "analysis": dict(self.analysis),
+            **({"output_error": self.output_error} if self.output_error else {}),
         }
 
     def pitch_advice(self) -> str:
@@ -332,9 +343,11 @@ def match(
     state = None
     if resume is not None:
         state = load_checkpoint(resume, "match")
-        if options is not None or settings:
-            raise EvolutionError("a resumed match keeps the settings of its checkpoint; give no other settings")
-        options = state["options"]
+        fixed = sorted(set(settings) - set(RESUME_SETTINGS))
+        if options is not None or fixed:
+            raise EvolutionError("a resumed match keeps the settings of its checkpoint; give no other settings "
+                                 f"than {' and '.join(RESUME_SETTINGS)}" + (f" (got {', '.join(fixed)})" if fixed else ""))
+        options = replace(state["options"], **settings) if settings else state["options"]
         target_ref = state["target_path"]
         if outputs is None:
             outputs = state["outputs"]
@@ -351,6 +364,7 @@ def match(
             raise EvolutionError("no target: give a sound file (or resume a checkpoint)")
         target_ref = target
     outputs = outputs or MatchOutputs()
+    outputs.check_writable()  # at once, not after the search
     names = _synth_names(options.synth)
 
     tgt = target_ref if hasattr(target_ref, "sha256") else _load_target(target_ref, options.analysis)
@@ -364,6 +378,8 @@ def match(
         evolutions: dict[str, Evolution] = state["evolutions"]
         plan: HalvingPlan = state["plan"]
         history: list[dict] = state["history"]
+        if options.budget != plan.budget:  # --budget on a resumed match: a new total for the rest of the run
+            plan.change_budget(options.budget, evolutions)
     else:
         seed_entropy = seed_sequence(options.seed).entropy
         evolutions = {
@@ -461,11 +477,53 @@ def match(
         analysis=tgt.summary() if hasattr(tgt, "summary") else {},
     )
     if outputs.preset is not None or outputs.render is not None:
-        result.files = write_results(result, picks, objectives, outputs)
+        result.files, written_to, failure = _write_or_fall_back(result, picks, objectives, outputs, ck_path)
+        if failure is not None:
+            result.output_error = f"{failure}; saved in {written_to.preset.parent} instead"
+            result.outputs = outputs = written_to
+            ck_path = ck_path if ck_path is None or _folder_takes_files(ck_path) else None
     if ck_path is not None or interrupted is not None:
         result.checkpoint = save(ck_path if ck_path is not None else outputs.checkpoint_path())
     reporter.end(result.summary())
     return result
+
+
+def _folder_takes_files(path: Path) -> bool:
+    try:
+        check_writable(path)
+    except OutputError:
+        return False
+    return True
+
+
+def _write_or_fall_back(result, picks, objectives, outputs: MatchOutputs, checkpoint: Path | None):
+    """Write the results where asked; if that fails at the end of a search, beside the checkpoint or in the
+    current folder (the search is never lost to a full disk or a folder that went away).
+
+    Returns
+    -------
+    files : list of Path
+    outputs : MatchOutputs
+        Where they went.
+    failure : OutputError or None
+        Why they are not where asked.
+    """
+    try:
+        return write_results(result, picks, objectives, outputs), outputs, None
+    except OutputError as exc:
+        if outputs.preset is None:
+            raise
+        failure = exc
+    folders = ([checkpoint.parent] if checkpoint is not None else []) + [Path.cwd(), Path(tempfile.gettempdir())]
+    for folder in folders:
+        alt = outputs.moved_to(folder / outputs.preset.name)
+        if alt.preset.resolve() == outputs.preset.resolve():
+            continue
+        try:
+            return write_results(result, picks, objectives, alt), alt, failure
+        except OutputError:
+            continue
+    raise failure
 
 
 def _preset(objective, genome: np.ndarray, info: dict):

@@ -50,12 +50,56 @@ class MatchOutputs:
             return None
         return _ranked(self.render, rank, ".render.wav" if self.render.name.endswith(".render.wav") else ".wav")
 
+    def paths(self) -> list[Path]:
+        """Every file this match may write: each rank's preset and render, and the checkpoint."""
+        out = []
+        for rank in range(1, self.top + 1):
+            out += [p for p in (self.preset_path(rank), self.render_path(rank)) if p is not None]
+        ck = self.checkpoint_path()
+        return out + ([ck] if ck is not None else [])
+
+    def check_writable(self) -> None:
+        """Raise :class:`OutputError` at once if any file of :meth:`paths` could not be written (before a search)."""
+        for path in self.paths():
+            check_writable(path)
+
+    def moved_to(self, preset: Path) -> MatchOutputs:
+        """The same outputs beside ``preset``: render and checkpoint take their names from it (a resumed run's ``-o``)."""
+        stem = _stem(Path(preset), ".preset.json")
+        render = None if self.render is None else Path(preset).with_name(stem + ".render.wav")
+        checkpoint = None if self.checkpoint is None else Path(preset).with_name(stem + ".ckpt")
+        return MatchOutputs(preset=Path(preset), render=render, top=self.top, checkpoint=checkpoint)
+
     def checkpoint_path(self) -> Path | None:
         if self.checkpoint is not None:
             return self.checkpoint
         if self.preset is None:
             return None
         return self.preset.with_name(_stem(self.preset, ".preset.json") + ".ckpt")
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise :class:`OutputError` if ``path`` could not be written: its folder (or the nearest existing one,
+    for a folder still to be made) must take a new file, and ``path`` must not be a folder.
+
+    Probes by creating and removing a temporary file, so a read-only file system, a missing permission or a
+    file where a folder should be are all found (``os.access`` would not see the first as root).
+    """
+    import tempfile
+
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError("is a folder, expected a file path", path=path)
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputError(f"cannot write here: {folder} is not a folder", path=path)
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".gascar-probe."):
+            pass
+    except OSError as exc:
+        raise OutputError(f"cannot write here: {exc.strerror or exc}", path=path) from None
 
 
 def _stem(path: Path, suffix: str) -> str:

@@ -27,16 +27,19 @@ _RUN_OPTIONS = ("synth", "budget", "time_limit_s", "generations", "population", 
 @click.option("--top", type=click.IntRange(1, 20), default=1, show_default=True,
               help="Write the N best presets that sound different (bests of different species), each with its render.")
 @click.option("--budget", type=click.IntRange(min=1), metavar="EVALS",
-              help="Objective evaluations, all synths together (default 30000); --synth vital alone: 1200.")
+              help="Objective evaluations, all synths together (default 30000; --synth vital alone: 1200); with --resume, "
+                   "a new total.")
 @click.option("--time", "time_limit_s", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
-              help="Stop after this wall time (the result then depends on the machine's speed).")
+              help="Stop after this wall time (the result then depends on the machine's speed); with --resume, "
+                   "the continuation's.")
 @engine_options
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed: the same seed gives the same preset, whatever --jobs is.")
 @click.option("-j", "--jobs", "n_jobs", type=int, default=None, help="Worker processes (default: all cores).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), metavar="PATH",
               help="Save the run here every few generations and at exit (an interrupted run always saves <stem>.ckpt).")
 @click.option("--resume", type=click.Path(exists=True, dir_okay=False), metavar="PATH",
-              help="Continue a checkpointed match (no TARGET; its settings come from the checkpoint).")
+              help="Continue a checkpointed match (no TARGET; its settings come from the checkpoint, except --budget and "
+                   "--time). With -o every file of the continuation goes beside the new preset.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False), metavar="FILE", help="Write one JSON line per generation.")
 @click.option("--report", is_flag=True,
@@ -66,28 +69,35 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
         raise GascarError(f"is a folder; to match every file in it use gascar batch {target} -o OUT", path=target)
     if no_render and render_path is not None:
         raise click.UsageError("give either --render or --no-render, not both")
+    continuation = {}
     if resume is not None:
+        from ..matching import RESUME_SETTINGS
+
         if target is not None:
             raise click.UsageError("with --resume the target comes from the checkpoint; leave TARGET out")
         given = [name for name in _RUN_OPTIONS
                  if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
-        if given:
+        fixed = [n for n in given if n not in RESUME_SETTINGS]
+        if fixed:
             special = {"time_limit_s": "--time", "f0_hz": "--f0"}
-            flags = ", ".join(special.get(n, "--" + n.replace("_", "-")) for n in given)
-            raise click.UsageError(f"a resumed match keeps its checkpoint's settings; drop {flags}")
+            flags = ", ".join(special.get(n, "--" + n.replace("_", "-")) for n in fixed)
+            raise click.UsageError(f"a resumed match keeps its checkpoint's settings (--budget, a new total, and --time, "
+                                   f"for the continuation, may change); drop {flags}")
+        continuation = {n: {"budget": budget, "time_limit_s": time_limit_s}[n] for n in given}
         options = None
         outputs = None
         changed = [n for n in ("output", "render_path", "no_render", "checkpoint", "top")
                    if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
-        if changed:  # new output places for the resumed run
+        if changed:  # new output places for the resumed run: every file follows -o
             from ..evolve import load_checkpoint
 
             saved = load_checkpoint(resume, "match")["outputs"]
+            base = saved.moved_to(Path(output)) if output else saved
             outputs = MatchOutputs(
-                preset=Path(output) if output else saved.preset,
-                render=None if no_render else (Path(render_path) if render_path else saved.render),
+                preset=base.preset,
+                render=None if no_render else (Path(render_path) if render_path else base.render),
                 top=top if "top" in changed else saved.top,
-                checkpoint=Path(checkpoint) if checkpoint else saved.checkpoint,
+                checkpoint=Path(checkpoint) if checkpoint else base.checkpoint,
             )
     else:
         if target is None:
@@ -107,9 +117,11 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
     reporters = Reporters(None if quiet else ProgressBar(), JsonLinesLog(log_path) if log_path else None)
     try:
         result = match(target, options=options, outputs=outputs, n_jobs=n_jobs, reporter=reporters,
-                       resume=resume)
+                       resume=resume, **continuation)
     finally:
         reporters.close()
+    if result.output_error:
+        click.echo(f"gascar: error: {result.output_error}", err=True)
     if report and result.interrupted is None:
         _write_report(result)
     if export_formats and result.interrupted is None:
