@@ -34,6 +34,8 @@ RENDER_ROWS = 16
 FREE_F0_RANGE_HZ = (20.0, 5000.0)
 #: Earliest note-off the hold gene allows (s).
 HOLD_MIN_S = 0.01
+#: Highest peak a preset's level gain lets its own render reach (dBFS): a little headroom below full scale.
+PEAK_CEILING_DBFS = -1.0
 
 _OPTIONS = ("weights", "chunk_size")
 
@@ -49,6 +51,42 @@ def hold_spec(target) -> ParamSpec:
     low = min(HOLD_MIN_S, 0.5 * duration)
     return ParamSpec("hold_s", low, duration, unit="s", default=float(np.clip(target.hold_s, low, duration)),
                      description="Note-off time; the release follows it.")
+
+
+def level_gain_db(audio: np.ndarray, reference: np.ndarray, *, peak_ceiling_dbfs: float = PEAK_CEILING_DBFS) -> float:
+    """The output gain (dB) that plays ``audio`` at the loudness of ``reference``.
+
+    The fitness compares loudness-normalised sounds, so it never sees a
+    render's level: a match may pick a voice that is all but silent (or far
+    too loud). This gain, stored in the preset (``render.gain_db``), makes
+    the preset play at the target's loudness: the same RMS over the note
+    (the measure the fitness normalises by, :func:`gascar.features.rms_normalize`),
+    unless that would lift the render's peak above ``peak_ceiling_dbfs``,
+    where it stops (the preset then plays as loud as it can without clipping).
+
+    Parameters
+    ----------
+    audio, reference : ndarray, shape (n_samples,)
+        The render at gain 0 dB and the target (any lengths).
+
+    Returns
+    -------
+    float
+        dB within +-:data:`gascar.preset.MAX_GAIN_DB`; 0 for a silent render.
+    """
+    from .features import SILENT_RMS
+    from .preset import MAX_GAIN_DB
+
+    x = np.asarray(audio, dtype=np.float64)
+    rms = float(np.sqrt(np.mean(np.square(x)))) if x.size else 0.0
+    ref = np.asarray(reference, dtype=np.float64)
+    ref_rms = float(np.sqrt(np.mean(np.square(ref)))) if ref.size else 0.0
+    if rms <= SILENT_RMS or ref_rms <= SILENT_RMS:
+        return 0.0
+    gain_db = 20.0 * np.log10(ref_rms / rms)
+    peak = float(np.max(np.abs(x)))
+    gain_db = min(gain_db, peak_ceiling_dbfs - 20.0 * np.log10(peak))
+    return float(np.clip(gain_db, -MAX_GAIN_DB, MAX_GAIN_DB))
 
 
 def pitch_specs(target) -> list[ParamSpec]:
@@ -238,11 +276,16 @@ class Objective:
 
     # -- presets -------------------------------------------------------------------------------------------------------
     def render_settings(self, genome: np.ndarray) -> RenderSettings:
-        """Render settings that reproduce what was scored for ``genome`` ``(n_genes,)``."""
+        """Render settings that reproduce what was scored for ``genome`` ``(n_genes,)``, at the target's loudness.
+
+        The output gain (:func:`level_gain_db`) scales what was scored; it
+        changes no fitness (the fitness is level-blind).
+        """
         g = self.space.check_genomes(np.asarray(genome)[None, :])
+        gain_db = level_gain_db(self._render(g)[0], self.target.samples)
         return RenderSettings(f0_hz=float(self.synth.played_f0_hz(self._f0_hz(g))[0]),
                               duration_s=self.n_samples / self.sample_rate, hold_s=float(self._note_off_s(g)[0]),
-                              sample_rate=self.sample_rate)
+                              sample_rate=self.sample_rate, gain_db=round(gain_db, 4))
 
     def preset(self, genome: np.ndarray, **match_info) -> Preset:
         """The preset of one genome ``(n_genes,)``, with render settings that reproduce what was scored.

@@ -17,7 +17,12 @@ The format (``"format": "gascar-preset"``, ``"version": 1``)::
 ``render`` may give ``"note": "A4"`` instead of ``"f0_hz"``. ``hold_s`` (the
 note-off time) defaults to ``duration_s``; ``velocity`` (MIDI 1 .. 127, for
 synths that respond to it) defaults to 100 and is written only when it
-differs, so presets of earlier versions read unchanged. ``match`` is present when the
+differs, so presets of earlier versions read unchanged. ``gain_db`` is an
+output gain applied after the synth (the level a match sets so that the
+preset plays at its target's loudness, see
+:func:`gascar.objective.level_gain_db`); it is not a synth parameter, since
+a synth's own gain cannot reach what a quiet voice may need (+40 dB and
+more), and it defaults to 0, written only when it differs. ``match`` is present when the
 preset came out of a match. Parameters are physical values (labels for
 choices), never genes, so presets survive changes of a synth's ranges.
 """
@@ -43,7 +48,9 @@ VERSION = 1
 
 _TOP_KEYS = {"format", "version", "name", "description", "synth", "synth_version", "params", "render", "match"}
 _REQUIRED = ("format", "version", "synth", "params", "render")
-_RENDER_KEYS = {"f0_hz", "note", "duration_s", "hold_s", "sample_rate", "velocity"}
+_RENDER_KEYS = {"f0_hz", "note", "duration_s", "hold_s", "sample_rate", "velocity", "gain_db"}
+#: Largest output gain a preset may carry, either way (dB).
+MAX_GAIN_DB = 120.0
 _MATCH_KEYS = {
     "target", "target_sha256", "fitness", "components", "metric", "weights", "budget", "evaluations",
     "seed", "gascar_version", "created", "seconds", "species", "rank",
@@ -85,6 +92,8 @@ class RenderSettings:
         Samples per second.
     velocity : int
         MIDI note-on velocity, 1 .. 127 (synths that ignore velocity ignore it).
+    gain_db : float
+        Output gain after the synth, within +-:data:`MAX_GAIN_DB` dB.
     """
 
     f0_hz: float = 261.6255653005986
@@ -92,6 +101,7 @@ class RenderSettings:
     hold_s: float | None = None
     sample_rate: int = 22050
     velocity: int = DEFAULT_VELOCITY
+    gain_db: float = 0.0
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.f0_hz) and 1.0 <= self.f0_hz <= 20000.0):
@@ -104,6 +114,13 @@ class RenderSettings:
             raise ParameterError(f"sample_rate must be a whole number within 8000 .. 192000 Hz, got {self.sample_rate!r}")
         if isinstance(self.velocity, bool) or not isinstance(self.velocity, int) or not 1 <= self.velocity <= 127:
             raise ParameterError(f"velocity must be a whole number within 1 .. 127, got {self.velocity!r}")
+        if not (math.isfinite(self.gain_db) and abs(self.gain_db) <= MAX_GAIN_DB):
+            raise ParameterError(f"gain_db must be within -{MAX_GAIN_DB:g} .. {MAX_GAIN_DB:g} dB, got {self.gain_db!r}")
+
+    @property
+    def gain(self) -> float:
+        """The output gain as a factor."""
+        return 10.0 ** (self.gain_db / 20.0)
 
     @property
     def n_samples(self) -> int:
@@ -116,6 +133,8 @@ class RenderSettings:
         d["sample_rate"] = int(self.sample_rate)
         if self.velocity != DEFAULT_VELOCITY:
             d["velocity"] = int(self.velocity)
+        if self.gain_db:
+            d["gain_db"] = float(self.gain_db)
         return d
 
     @classmethod
@@ -133,7 +152,7 @@ class RenderSettings:
                 if not isinstance(d["note"], str):
                     raise PresetError(f'"render.note" must be a note name like "A4", got {d["note"]!r}')
                 kwargs["f0_hz"] = note_to_hz(d["note"])
-            for key in ("f0_hz", "duration_s", "hold_s"):
+            for key in ("f0_hz", "duration_s", "hold_s", "gain_db"):
                 if key in d and d[key] is not None:
                     kwargs[key] = _number(d[key], f"render.{key}")
             if "sample_rate" in d:
@@ -220,16 +239,17 @@ class Preset:
         return get_synth(self.synth).params.to_genomes(self.physical())[0]
 
     def render_audio(self) -> np.ndarray:
-        """Render the preset with its render settings.
+        """Render the preset with its render settings (its output gain included).
 
         Returns
         -------
         ndarray, shape (n_samples,), float32
         """
         r = self.render
-        return get_synth(self.synth).render_physical(
+        audio = get_synth(self.synth).render_physical(
             self.physical(), r.f0_hz, r.n_samples, r.sample_rate, hold_s=r.hold_s, velocity=r.velocity
         )[0]
+        return audio * np.float32(r.gain) if r.gain_db else audio
 
     # -- JSON ----------------------------------------------------------------------
     def to_dict(self) -> dict:

@@ -575,7 +575,7 @@ def export_sfz(preset: Preset, folder: str | os.PathLike, *, options: SfzOptions
                 gain = min(1.0, below / max(_rms(x, sr), 1e-12))
                 velcurve = ((layer.lovel, gain), (layer.hivel, 1.0))
             rel = f"samples/{stem}-{zone.keycenter:03d}-v{layer.velocity:03d}.wav"
-            write_audio(tmp / rel, data, sr, subtype=options.subtype)
+            write_audio(tmp / rel, data * np.float32(preset.render.gain), sr, subtype=options.subtype)  # the preset's level
             regions.append(SfzRegion(zone, layer, rel, int(data.size), loop, t60, velcurve))
         sfz_path = tmp / f"{stem}.sfz"
         sfz_path.write_text(sfz_text(preset, regions, layers, center=center, low=low, high=high, options=options,
