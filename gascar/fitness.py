@@ -256,11 +256,14 @@ def compare_files(target_path, candidate_path, *, weights=None, f0_hz: float | N
     Returns
     -------
     dict
-        ``fitness``, ``components`` (name to value), ``weights`` and
-        ``target`` (the analysis summary), JSON-ready.
+        ``fitness``, ``components`` (name to value), ``weights``,
+        ``target`` (the analysis summary), ``lsd_db`` (the judged
+        log-spectral distance, :mod:`gascar.closeness`) and ``verdict``,
+        JSON-ready.
     """
     from .analysis import load_target
     from .audio import load_audio
+    from .closeness import judged_lsd_db, verdict
 
     target = load_target(target_path, f0_hz=f0_hz, max_duration_s=max_duration_s, sample_rate=sample_rate)
     comparator = Comparator(target, weights)
@@ -269,8 +272,9 @@ def compare_files(target_path, candidate_path, *, weights=None, f0_hz: float | N
     y[: min(cand.size, y.size)] = cand[: y.size]
     scores = comparator.score(y[None, :])
     total = float(scores.pop("total")[0])
+    lsd = judged_lsd_db(target.samples, y, target.sample_rate)
     return {"fitness": total, "components": {k: float(v[0]) for k, v in scores.items()},
-            "weights": dict(comparator.weights), "target": target.summary()}
+            "weights": dict(comparator.weights), "target": target.summary(), "lsd_db": lsd, "verdict": verdict(lsd)}
 
 
 _BLAS = None

@@ -190,6 +190,16 @@ class MatchResult:
     output_error: str | None = None
 
     @property
+    def lsd_db(self) -> float | None:
+        """The judged log-spectral distance (dB) of the best preset from the target (:mod:`gascar.closeness`)."""
+        return (self.preset.match or {}).get("lsd_db") if self.preset is not None else None
+
+    @property
+    def verdict(self) -> str | None:
+        """near-identical, close, resembles or far (:func:`gascar.closeness.verdict` of :attr:`lsd_db`)."""
+        return (self.preset.match or {}).get("verdict") if self.preset is not None else None
+
+    @property
     def exit_code(self) -> int:
         """0; 128 + the signal number for an interrupted run (130, 143); 1 when the files went elsewhere than asked."""
         if self.interrupted is not None:
@@ -201,6 +211,7 @@ class MatchResult:
         return {
             "synth": self.synth,
             "fitness": self.fitness,
+            **({"lsd_db": self.lsd_db, "verdict": self.verdict} if self.lsd_db is not None else {}),
             "components": dict(self.components),
             "standings": dict(self.standings),
             "evaluations": self.evaluations,
@@ -466,7 +477,9 @@ def match(
     for rank, (name, sid, genome, fit) in enumerate(picks, start=1):
         obj = objectives[name]
         comp = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in comps(name, genome[None, :]).items()}
-        presets.append(_preset(obj, genome, dict(info, fitness=float(fit), components=comp, species=int(sid), rank=rank)))
+        judged = _judged(obj, genome, tgt)
+        presets.append(_preset(obj, genome, dict(info, fitness=float(fit), components=comp, species=int(sid), rank=rank,
+                                                 **judged)))
     best_name, best_sid, best_genome, best_fit = picks[0]
     result = MatchResult(
         preset=presets[0], fitness=float(best_fit), components=dict(presets[0].match.get("components", {})),
@@ -524,6 +537,17 @@ def _write_or_fall_back(result, picks, objectives, outputs: MatchOutputs, checkp
         except OutputError:
             continue
     raise failure
+
+
+def _judged(objective, genome: np.ndarray, target) -> dict:
+    """``lsd_db`` and ``verdict`` of a genome's render against the target (:mod:`gascar.closeness`), if it has samples."""
+    from .closeness import judged_lsd_db, verdict
+
+    samples = getattr(target, "samples", None)
+    if samples is None:
+        return {}
+    lsd = round(judged_lsd_db(samples, np.asarray(objective.render(genome[None, :]))[0], int(target.sample_rate)), 4)
+    return {"lsd_db": lsd, "verdict": verdict(lsd)}
 
 
 def _preset(objective, genome: np.ndarray, info: dict):

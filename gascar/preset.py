@@ -53,7 +53,7 @@ _RENDER_KEYS = {"f0_hz", "note", "duration_s", "hold_s", "sample_rate", "velocit
 MAX_GAIN_DB = 120.0
 _MATCH_KEYS = {
     "target", "target_sha256", "fitness", "components", "metric", "weights", "budget", "evaluations",
-    "seed", "gascar_version", "created", "seconds", "species", "rank",
+    "seed", "gascar_version", "created", "seconds", "species", "rank", "lsd_db", "verdict",
 }
 
 

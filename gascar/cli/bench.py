@@ -47,6 +47,20 @@ def bench_startup_command(repeats, out_dir) -> None:
     _emit(out_dir, "bench-startup", "Start-up time (`gascar bench startup`)", format_table(rows))
 
 
+@bench_group.command("closeness")
+@click.option("--presets", "presets_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("presets"),
+              show_default=True, help="Folder of presets (the same sound changed; pairs of one synth and of different synths).")
+@click.option("--real-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("targets"), show_default=True,
+              help="Folder of real instrument notes (pairs of unrelated sounds).")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), help="Also write the table and the pairs here.")
+def bench_closeness_command(presets_dir, real_dir, out_dir) -> None:
+    """The judged LSD of the same sound, two presets of one synth and unrelated sounds: the verdicts' thresholds."""
+    from ..bench.closeness import bench_closeness, format_table
+
+    rows = bench_closeness(out_dir, presets_dir, real_dir)
+    _emit(out_dir, "bench-closeness", "What the judged distance means (`gascar bench closeness`)", format_table(rows))
+
+
 @bench_group.command("fitness")
 @click.option("--synth", "synths", multiple=True, help="Synth(s) to measure (default: all).")
 @click.option("--jobs", "n_jobs_list", multiple=True, type=click.IntRange(1, 256), help="Job counts (default: 1 and 2).")

@@ -22,7 +22,9 @@ from ._common import pitch_options, resolve_pitch
 def compare_command(a, b, weights, f0_hz, note, max_duration_s, as_json) -> None:
     """Fitness of CANDIDATE against TARGET (two sound files): each component and the total.
 
-    Lower is better; 0 means identical (after loudness normalisation).
+    Lower is better; 0 means identical (after loudness normalisation). Then
+    the judged log-spectral distance in dB and a verdict (near-identical,
+    close, resembles, far).
     """
     from ..fitness import compare_files
 
@@ -37,3 +39,6 @@ def compare_command(a, b, weights, f0_hz, note, max_duration_s, as_json) -> None
     for name, value in result["components"].items():
         click.echo(f"{name:<10} {value:8.4f} {result['weights'][name]:7.3f}")
     click.echo(f"{'total':<10} {result['fitness']:8.4f}")
+    from ..closeness import scale
+
+    click.echo(f"{result['verdict']}: judged {result['lsd_db']:.1f} dB apart (log-spectral distance; {scale()})")

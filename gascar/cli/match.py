@@ -160,6 +160,14 @@ def _summary(result) -> None:
     comps = ", ".join(f"{k} {v:.4g}" for k, v in result.components.items())
     status = "interrupted" if result.interrupted else result.stop_reason
     echo(f"best: {result.synth}, fitness {result.fitness:.4g}" + (f" ({comps})" if comps else ""))
+    if result.lsd_db is not None:
+        from ..closeness import scale
+
+        echo(f"{result.verdict}: judged {result.lsd_db:.1f} dB from the target (log-spectral distance; {scale()})")
+    gain_db = result.preset.render.gain_db if result.preset is not None else 0.0
+    if gain_db:
+        echo(f"level: output gain {gain_db:+.1f} dB in the preset plays it at the target's loudness"
+             + ("; a .syx cannot carry it: raise Dexed's output by as much" if result.synth == "dx7" else ""))
     pitch = result.pitch_advice()
     if pitch:
         echo(pitch)
