@@ -358,6 +358,7 @@ def _run_target(job: TargetJob, row: dict, t0: float) -> dict:
                        checkpoint_every=job.checkpoint_every)
     row.update(
         synth=result.synth, fitness=float(result.fitness), components=dict(result.components),
+        lsd_db=result.lsd_db, verdict=result.verdict,
         evaluations=int(result.evaluations), seconds=round(time.monotonic() - t0, 3), stop_reason=result.stop_reason,
         seed=int(result.seed), resumed=resume is not None,
         # The pitch the match used (empty: unpitched) and pYIN's confidence: low ones are worth a --note.

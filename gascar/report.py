@@ -25,6 +25,7 @@ from urllib.parse import quote
 import numpy as np
 
 from .errors import BatchError, GascarError
+from .outputs import MAX_TOP
 from .fileio import json_ready, write_text
 from .runfolder import (
     CHECKPOINT_DIR,
@@ -202,14 +203,72 @@ def write_report_from_history(history_path: str | os.PathLike, *, index_href: st
     }
     title = str(doc.get("target") or stem)
     target_copy = folder / (doc.get("target_copy") or stem + TARGET_COPY_SUFFIX)
+    others = [(p.match or {}, _href(pp, folder), _href(rp, folder) if rp is not None else None)
+              for p, pp, rp in _alternatives(preset_path)]
     body = _target_body(title, doc, preset, {k: _href(v, folder) for k, v in figs.items()},
                         target_href=_href(target_copy, folder), match_href=_href(render_path, folder),
-                        preset_href=_href(preset_path, folder), index_href=index_href)
+                        preset_href=_href(preset_path, folder), index_href=index_href, others=others)
     return write_text(page, _page(f"GASCAR: {title}", body))
 
 
+def _alternatives(preset_path: Path) -> list[tuple[object, Path, Path | None]]:
+    """The ``--top`` presets written beside the best one (``<stem>.2.preset.json`` ...), with their renders if any."""
+    from .preset import Preset
+
+    name = preset_path.name
+    stem = name.removesuffix(PRESET_SUFFIX) if name.endswith(PRESET_SUFFIX) else preset_path.stem
+    out = []
+    for rank in range(2, MAX_TOP + 1):
+        p = preset_path.with_name(f"{stem}.{rank}{PRESET_SUFFIX}")
+        if not p.is_file():
+            break
+        try:
+            preset = Preset.load(p)
+        except GascarError:
+            continue
+        r = p.with_name(f"{stem}.{rank}{RENDER_SUFFIX}")
+        out.append((preset, p, r if r.is_file() else None))
+    return out
+
+
+def _pitch_fact(analysis: dict) -> str:
+    """The pitch the match used and pYIN's confidence, in words."""
+    from .analysis import LOW_CONFIDENCE
+
+    if not analysis:
+        return ""
+    if not analysis.get("pitched"):
+        if analysis.get("f0_source") == "unpitched":
+            return "none: matched as unpitched (--unpitched), the base frequency was a gene"
+        return (f"none detected (pYIN confidence {_fmt(analysis.get('f0_confidence'), 2)}), "
+                "so the base frequency was a gene")
+    head = f"{float(analysis['f0_hz']):.1f} Hz ({analysis.get('note') or ''})"
+    if analysis.get("f0_source") != "pyin":
+        return head + ", given"
+    conf = float(analysis.get("f0_confidence") or 0.0)
+    return head + f", pYIN confidence {conf:.2f}" + (" (unsure: give the note with --note if you know it)"
+                                                      if conf < LOW_CONFIDENCE else "")
+
+
+def _scale_table(lsd_db: float | None) -> str:
+    """The verdicts' scale with this match's place on it."""
+    from .closeness import MEANINGS, VERDICTS, verdict
+
+    e = html.escape
+    here = verdict(lsd_db) if lsd_db is not None else None
+    rows, low = [], 0.0
+    for word, upper in VERDICTS:
+        span = f"{low:g} .. {upper:g} dB" if math.isfinite(upper) else f"over {low:g} dB"
+        mark = f" &larr; this match ({lsd_db:.1f} dB)" if word == here else ""
+        style = ' style="font-weight: bold"' if word == here else ""
+        rows.append(f"<tr{style}><td>{e(word)}{mark}</td><td>{e(span)}</td><td class=\"muted\">{e(MEANINGS[word])}</td></tr>")
+        low = upper
+    return ("<table><thead><tr><th>verdict</th><th>judged log-spectral distance</th><th>what it means</th></tr></thead>"
+            "<tbody>" + "".join(rows) + "</tbody></table>")
+
+
 def _target_body(title: str, doc: dict, preset, figs: dict, *, target_href: str, match_href: str, preset_href: str,
-                 index_href: str | None) -> str:
+                 index_href: str | None, others: list | None = None) -> str:
     from .synths import get_synth
 
     e = html.escape
@@ -218,10 +277,29 @@ def _target_body(title: str, doc: dict, preset, figs: dict, *, target_href: str,
     if index_href:
         out.append(f'<p><a href="{e(index_href)}">&larr; all targets</a></p>')
     out.append(f"<h1>{e(title)}</h1>")
+    lsd = s.get("lsd_db", (preset.match or {}).get("lsd_db"))
+    if lsd is not None:
+        from .closeness import verdict
+
+        out.append(f"<p><b>{e(verdict(lsd))}</b>: judged {e(f'{lsd:.1f}')} dB from the target "
+                   "(log-spectral distance at equal loudness; 0 is identical).</p>")
     facts = [("synth", s.get("synth", preset.synth)), ("fitness", _fmt(s.get("fitness"))),
+             ("pitch", _pitch_fact(s.get("analysis") or {})),
+             ("level", f"{preset.render.gain_db:+.1f} dB output gain" if preset.render.gain_db else ""),
              ("evaluations", _fmt(s.get("evaluations"))), ("seconds", _fmt(s.get("seconds"), 3)),
              ("seed", _fmt(s.get("seed"))), ("stopped", s.get("stop_reason", ""))]
     out.append("<p>" + " &middot; ".join(f"{e(k)}: <b>{e(str(v))}</b>" for k, v in facts if v not in ("", None)) + "</p>")
+    if lsd is not None:
+        out.append("<h2>How close</h2>" + _scale_table(lsd))
+    if others:
+        items = []
+        for rank, (m, p_href, r_href) in enumerate(others, start=2):
+            judged = f", {m['verdict']} ({m['lsd_db']:.1f} dB)" if m.get("lsd_db") is not None else ""
+            listen = f' &middot; <a href="{e(r_href)}">render</a>' if r_href else ""
+            items.append(f'<li>{rank}. <a href="{e(p_href)}">preset</a>{listen}: fitness {e(_fmt(m.get("fitness")))}'
+                         f"{e(judged)}</li>")
+        out.append("<h2>Alternatives (--top)</h2><p class=\"muted\">The next best presets that sound different.</p>"
+                   "<ol style=\"list-style: none; padding: 0\">" + "".join(items) + "</ol>")
     comps = s.get("components") or {}
     if comps:
         out.append("<table><thead><tr><th>fitness component</th><th class=\"num\">value</th></tr></thead><tbody>"
@@ -324,8 +402,9 @@ def write_index(out_dir: str | os.PathLike, rows: list[dict], *, title: str = "G
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
-    head = ["target", "status", "synth", "fitness", *comps, "evaluations", "seconds", "error"]
-    numeric = {"fitness", *comps, "evaluations", "seconds"}
+    head = ["target", "status", "synth", "verdict", "lsd_db", "fitness", *comps, "f0_hz", "f0_confidence", "evaluations",
+            "seconds", "error"]
+    numeric = {"lsd_db", "fitness", *comps, "f0_hz", "f0_confidence", "evaluations", "seconds"}
     cells = []
     for r in rows:
         page = _page_of(out, r)
@@ -333,8 +412,10 @@ def write_index(out_dir: str | os.PathLike, rows: list[dict], *, title: str = "G
         link = f'<a href="{e(_href(page, out))}">{name}</a>' if page is not None else name
         status = f'<span class="failed">{e(r["status"])}</span>' if r["status"] == "failed" else e(r["status"])
         c = r.get("components") or {}
-        tds = [f"<td>{link}</td>", f"<td>{status}</td>", f"<td>{e(r.get('synth') or '')}</td>"]
-        for v in [r.get("fitness"), *(c.get(k) for k in comps), r.get("evaluations"), r.get("seconds")]:
+        tds = [f"<td>{link}</td>", f"<td>{status}</td>", f"<td>{e(r.get('synth') or '')}</td>",
+               f"<td>{e(r.get('verdict') or '')}</td>"]
+        for v in [r.get("lsd_db"), r.get("fitness"), *(c.get(k) for k in comps), r.get("f0_hz"), r.get("f0_confidence"),
+                  r.get("evaluations"), r.get("seconds")]:
             raw = "" if v is None or (isinstance(v, float) and not math.isfinite(v)) else repr(v)
             tds.append(f'<td class="num" data-value="{e(raw)}">{e(_fmt(v))}</td>')
         tds.append(f"<td class=\"muted error\">{e(r.get('error') or '')}</td>")
@@ -342,7 +423,8 @@ def write_index(out_dir: str | os.PathLike, rows: list[dict], *, title: str = "G
     ths = "".join(f'<th class="num">{e(h)}</th>' if h in numeric else f"<th>{e(h)}</th>" for h in head)
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     body = (f"<h1>{e(title)}</h1>\n<p>{len(rows)} targets: {e(summary)}. Click a column header to sort; "
-            "lower fitness is better. <a href=\"summary.csv\">summary.csv</a></p>\n"
+            "lower fitness and lsd_db (the judged distance in dB) are better; a low f0_confidence says the pitch "
+            "detector was unsure (rerun that target with --note). <a href=\"summary.csv\">summary.csv</a></p>\n"
             f"<div class=\"scroll\"><table id=\"targets\"><thead><tr>{ths}</tr></thead>\n<tbody>\n" + "\n".join(cells)
             + "\n</tbody></table></div>\n"
             f"<script>{_SORT_JS}</script>")

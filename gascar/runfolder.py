@@ -48,7 +48,7 @@ RENDER_SUFFIX = ".render.wav"
 TARGET_COPY_SUFFIX = ".target.wav"
 PAGE_SUFFIX = ".report.html"
 #: Columns of ``summary.csv`` before the fitness components.
-SUMMARY_COLUMNS = ("target", "status", "synth", "fitness")
+SUMMARY_COLUMNS = ("target", "status", "synth", "verdict", "lsd_db", "fitness")
 #: Columns of ``summary.csv`` after the fitness components.
 SUMMARY_TAIL = ("evaluations", "seconds", "seed", "stop_reason", "f0_hz", "f0_confidence", "reused", "preset", "render", "report",
                 "error")

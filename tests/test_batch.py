@@ -104,7 +104,7 @@ def test_batch_writes_mirrored_outputs_summaries_and_records_bad_files(standin, 
     assert [t["target"] for t in doc["targets"]] == [r["target"] for r in result.rows]
     with open(out / "summary.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0])[:5] == ["target", "status", "synth", "fitness", "spectral"]
+    assert list(rows[0])[:7] == ["target", "status", "synth", "verdict", "lsd_db", "fitness", "spectral"]
     assert {"evaluations", "seconds", "status", "error", "f0_hz", "f0_confidence"} <= set(rows[0])
     assert [r["status"] for r in rows] == ["failed", "ok", "failed", "ok"]
     assert float(rows[3]["spectral"]) == pytest.approx(by["kick.wav"]["components"]["spectral"])

@@ -85,3 +85,40 @@ def test_match_reports_the_judged_distance_and_verdict(standin, tmp_path, monkey
     match = Preset.load(tmp_path / "t.preset.json").match
     assert match["verdict"] == word and f"judged {match['lsd_db']:.1f} dB" in line
     assert np.isfinite(match["lsd_db"])
+
+
+def test_report_page_shows_verdict_scale_pitch_confidence_and_links_the_alternatives(tmp_path, monkeypatch):
+    path = tmp_path / "t.wav"
+    sf.write(path, tone(220.0, 0.3), 22050, subtype="FLOAT")
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, ["match", str(path), "--synth", "fm", "--budget", "120", "--jobs", "1", "--seed", "1",
+                                   "--top", "3", "--report", "-q"])
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "t.report.html").read_text()
+    from gascar.preset import Preset
+
+    match = Preset.load(tmp_path / "t.preset.json").match
+    assert f"judged {match['lsd_db']:.1f} dB from the target" in page
+    assert "&larr; this match" in page and all(w in page for w, _ in closeness.VERDICTS)
+    assert "pitch: <b>" in page and "pYIN confidence" in page
+    for rank in (2, 3):
+        if (tmp_path / f"t.{rank}.preset.json").exists():
+            assert f'href="t.{rank}.preset.json"' in page and f'href="t.{rank}.render.wav"' in page
+
+
+def test_batch_index_and_summary_have_verdict_distance_pitch_and_confidence(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    sf.write(src / "a.wav", tone(220.0, 0.3), 22050, subtype="FLOAT")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["batch", str(src), "-o", str(out), "--synth", "fm", "--budget", "60", "--jobs", "1",
+                                   "--seed", "1", "--report"])
+    assert res.exit_code == 0, res.output
+    assert "how close: 1 " in res.output
+    index = (out / "index.html").read_text()
+    for col in ("verdict", "lsd_db", "f0_hz", "f0_confidence"):
+        assert f">{col}</th>" in index
+    import csv
+
+    row = next(csv.DictReader((out / "summary.csv").open()))
+    assert row["verdict"] in dict(closeness.VERDICTS) and float(row["lsd_db"]) >= 0 and row["f0_confidence"]

@@ -86,6 +86,15 @@ def _summary(result, out_dir: Path) -> None:
     if pending:
         parts.append(f"{pending} not finished")
     click.echo(f"{len(result.rows)} targets: " + ", ".join(parts) + f"; {result.ignored} other files ignored; seed {result.seed}")
+    verdicts: dict[str, int] = {}
+    for r in result.rows:
+        if r["status"] == "ok" and r.get("verdict"):
+            verdicts[r["verdict"]] = verdicts.get(r["verdict"], 0) + 1
+    if verdicts:
+        from ..closeness import VERDICTS, scale
+
+        click.echo("how close: " + ", ".join(f"{verdicts[w]} {w}" for w, _ in VERDICTS if w in verdicts)
+                   + f" (judged log-spectral distance: {scale()})")
     click.echo(f"summary: {result.summary_csv}")
     if result.index is not None:
         click.echo(f"report: {result.index}")
