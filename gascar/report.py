@@ -25,8 +25,8 @@ from urllib.parse import quote
 import numpy as np
 
 from .errors import BatchError, GascarError
-from .outputs import MAX_TOP
 from .fileio import json_ready, write_text
+from .outputs import MAX_TOP
 from .runfolder import (
     CHECKPOINT_DIR,
     HISTORY_SUFFIX,
