@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field, fields
@@ -40,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import fileio
+from . import fileio, validate
 from .errors import AnalysisError, GascarError
 from .jit import first_use
 
@@ -72,6 +71,7 @@ _OPTION_DEFAULTS = {
     "max_duration_s": 4.0,
     "f0_hz": None,
     "note": None,
+    "unpitched": False,
     "cache": True,
     "cache_dir": None,
 }
@@ -103,7 +103,8 @@ class Target:
     f0_confidence : float
         Mean voicing probability over the loud frames (1.0 when given).
     f0_source : str
-        ``"pyin"``, ``"user"`` or ``"none"``.
+        ``"pyin"``, ``"user"``, ``"none"`` (pYIN found no clear pitch) or
+        ``"unpitched"`` (told so).
     hold_s : float
         Note-off time for renders.
     f0_contour_hz : ndarray, shape (n_frames,), float32
@@ -147,9 +148,9 @@ class Target:
         """Nearest note name of ``f0_hz`` (``"A4"``), or ``None``."""
         if self.f0_hz is None:
             return None
-        import librosa
+        from .pitch import hz_to_note
 
-        return str(librosa.hz_to_note(self.f0_hz, unicode=False))
+        return hz_to_note(self.f0_hz)
 
     def summary(self) -> dict:
         """The analysis as plain JSON values."""
@@ -177,29 +178,30 @@ def _options(given: dict) -> dict:
     opts = dict(_OPTION_DEFAULTS, **given)
     if opts["f0_hz"] is not None and opts["note"] is not None:
         raise AnalysisError("give either f0_hz or note, not both")
+    validate.flag(opts["unpitched"], "unpitched", error=AnalysisError)
+    if opts["unpitched"] and opts["f0_hz"] is not None:
+        raise AnalysisError("give either f0_hz (or note) or unpitched, not both")
     if opts["note"] is not None:
-        from .preset import note_to_hz
+        from .pitch import note_to_hz
 
         try:
             opts["f0_hz"] = note_to_hz(opts["note"])
         except GascarError as exc:
             raise AnalysisError(exc.message) from None
     if opts["f0_hz"] is not None:
-        f0 = opts["f0_hz"]
-        if isinstance(f0, bool) or not isinstance(f0, (int, float)) or not (math.isfinite(f0) and 1.0 <= f0 <= 20000.0):
-            raise AnalysisError(f"f0_hz must be a number within 1 Hz .. 20 kHz, got {f0!r}")
-        opts["f0_hz"] = float(f0)
-    sr = opts["sample_rate"]
-    if isinstance(sr, bool) or not isinstance(sr, int) or not 8000 <= sr <= 192000:
-        raise AnalysisError(f"sample_rate must be a whole number within 8000 .. 192000 Hz, got {sr!r}")
-    md = opts["max_duration_s"]
-    if md is not None and (isinstance(md, bool) or not isinstance(md, (int, float)) or not 0.05 <= md <= 600):
-        raise AnalysisError(f"max_duration_s must be within 0.05 .. 600 s, got {md!r}")
+        opts["f0_hz"] = validate.number(opts["f0_hz"], "f0_hz", low=1.0, high=20000.0, error=AnalysisError,
+                                        what="a number within 1 Hz .. 20 kHz")
+    opts["sample_rate"] = validate.whole(opts["sample_rate"], "sample_rate", low=8000, high=192000, error=AnalysisError,
+                   what="a whole number within 8000 .. 192000 Hz")
+    validate.number(opts["max_duration_s"], "max_duration_s", low=0.05, high=600, error=AnalysisError, optional=True,
+                    what="within 0.05 .. 600 s")
     return opts
 
 
 def _cache_key(sha: str, opts: dict) -> str:
     doc = {"version": CACHE_VERSION, "sha256": sha, **{k: opts[k] for k in _KEYED}}
+    if opts["unpitched"]:  # keyed only when set, so the entries cached before the option existed stay valid
+        doc["unpitched"] = True
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
@@ -213,7 +215,8 @@ def load_target(path: str | os.PathLike, **options) -> Target:
     **options
         ``sample_rate`` (22050), ``max_duration_s`` (4.0, the analysis
         window), ``f0_hz`` or ``note`` (override the pitch detector: the
-        target is then pitched at that f0), ``cache`` (True),
+        target is then pitched at that f0), ``unpitched`` (False; True: no
+        pitch detection, the target is unpitched), ``cache`` (True),
         ``cache_dir`` (see :func:`cache_dir`).
 
     Returns
@@ -267,6 +270,9 @@ def analyse(path: Path, opts: dict, sha: str | None = None) -> Target:
     if opts["f0_hz"] is not None:
         pitched, f0, conf, source = True, opts["f0_hz"], 1.0, "user"
         contour = prob = np.zeros(0, np.float32)
+    elif opts["unpitched"]:  # told: no detection, the base frequency is a gene
+        pitched, f0, conf, source = False, None, 0.0, "unpitched"
+        contour = prob = np.zeros(0, np.float32)
     else:
         contour, prob = pitch_track(y, sr)
         pitched, f0, conf = pitch_decision(contour, prob, env_db)
@@ -274,7 +280,7 @@ def analyse(path: Path, opts: dict, sha: str | None = None) -> Target:
     return Target(
         samples=y, sample_rate=sr, path=str(path), sha256=sha or file_sha256(path), pitched=pitched, f0_hz=f0,
         f0_confidence=conf, f0_source=source, hold_s=hold_s, f0_contour_hz=contour, voiced_prob=prob,
-        truncated=loaded.truncated, options={k: opts[k] for k in _KEYED},
+        truncated=loaded.truncated, options={k: opts[k] for k in _KEYED} | ({"unpitched": True} if opts["unpitched"] else {}),
     )
 
 

@@ -236,7 +236,7 @@ def load_audio(
         if truncated:
             warnings.warn(
                 f"{p}: {(f.frames - start) / sr_in:.1f} s long; only the first {max_duration_s:g} s are used "
-                "(raise the analysis window to use more)",
+                "(give --max-duration S, the analysis window, to use more)",
                 stacklevel=2,
             )
         channels, frames = f.channels, f.frames

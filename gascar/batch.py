@@ -54,6 +54,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import validate
 from .audio import AUDIO_EXTENSIONS, file_sha256
 from .errors import BatchError, GascarError
 from .evolve.interrupt import TermAsInterrupt
@@ -118,10 +119,8 @@ class BatchOptions:
     checkpoint_every: int = CHECKPOINT_EVERY
 
     def __post_init__(self) -> None:
-        if isinstance(self.top, bool) or not isinstance(self.top, int) or not 1 <= self.top <= MAX_TOP:
-            raise BatchError(f"top must be between 1 and {MAX_TOP}, got {self.top!r}")
-        if self.n_jobs is not None and (isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int)):
-            raise BatchError(f"n_jobs must be a whole number, got {self.n_jobs!r}")
+        validate.whole(self.top, "top", low=1, high=MAX_TOP, error=BatchError, what=f"between 1 and {MAX_TOP}")
+        validate.whole(self.n_jobs, "n_jobs", error=BatchError, optional=True)
         if isinstance(self.scheduler, str) and "://" not in self.scheduler:
             raise BatchError(f"scheduler must be an address like tcp://host:8786, got {self.scheduler!r}")
 
@@ -268,8 +267,13 @@ def target_seed(batch_seed: int, rel: str) -> int:
 
 
 def fingerprint(options: MatchOptions, top: int) -> str:
-    """Hex digest of everything that decides a target's results (its options with its seed, and ``top``)."""
-    doc = {"options": json_ready(asdict(options)), "top": int(top), "format": FORMAT_VERSION}
+    """Hex digest of everything that decides a target's results (its options with its seed, and ``top``).
+
+    Options added to :class:`MatchOptions` since the first batch format count
+    only when set (:meth:`MatchOptions.fingerprint_fields`): adding one
+    keeps every earlier batch folder's targets finished.
+    """
+    doc = {"options": json_ready(options.fingerprint_fields()), "top": int(top), "format": FORMAT_VERSION}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()[:32]
 
 
@@ -375,7 +379,7 @@ def _run_target(job: TargetJob, row: dict, t0: float) -> dict:
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(p, dest)
         moved.append(dest)
-    write_target_copy(job.item.path, files.target_copy, result.preset.render.sample_rate, job.options.analysis)
+    write_target_copy(job.item.path, files.target_copy, result.preset.render.sample_rate, job.options.analysis_options())
     row.update(preset=relative(files.preset, job.out_dir), render=relative(files.render, job.out_dir), status="ok")
     write_history(files.history, result, target_rel=job.item.rel, target_path=job.item.path, target_sha256=sha,
                   fingerprint=job.fingerprint, options=job.options, row=row,

@@ -48,11 +48,11 @@ Weights can be set per run
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Mapping
 
 import numpy as np
 
+from . import validate
 from .errors import FitnessError
 from .features import SPECTRAL_FLOOR_DB, FeatureExtractor, rms_normalize
 
@@ -117,9 +117,7 @@ def parse_weights(spec: str | Mapping[str, float] | None) -> dict[str, float]:
     if unknown:
         raise FitnessError(f"unknown fitness components: {', '.join(unknown)} (known: {', '.join(COMPONENTS)})")
     for name, value in given.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise FitnessError(f"weight of {name!r} must be a finite number >= 0, got {value!r}")
-        weights[name] = float(value)
+        weights[name] = validate.number(value, f"weight of {name!r}", low=0, error=FitnessError, what="a finite number >= 0")
     if not any(weights.values()):
         raise FitnessError("all fitness weights are zero; give at least one positive weight")
     return weights
@@ -134,7 +132,7 @@ class Comparator:
     target : gascar.analysis.Target
     weights : mapping or str, optional
         Component weights (see :func:`parse_weights`).
-    chunk_size : int
+    rows_at_once : int
         Rows compared at once (bounds memory for large batches).
 
     Attributes
@@ -146,11 +144,11 @@ class Comparator:
         :data:`COMPONENTS` order); the calibration sets them to 1.
     """
 
-    def __init__(self, target, weights=None, chunk_size: int = COMPARE_ROWS):
+    def __init__(self, target, weights=None, rows_at_once: int = COMPARE_ROWS):
         self.weights = parse_weights(weights)
-        self.chunk_size = int(chunk_size)
-        if self.chunk_size < 1:
-            raise FitnessError(f"chunk_size must be at least 1, got {self.chunk_size}")
+        self.rows_at_once = int(rows_at_once)
+        if self.rows_at_once < 1:
+            raise FitnessError(f"rows_at_once must be at least 1, got {self.rows_at_once}")
         self.sample_rate = int(target.sample_rate)
         self.n_samples = int(target.n_samples)
         self.extractor = FeatureExtractor(self.sample_rate, self.n_samples, target.f0_hz if target.pitched else None)
@@ -209,8 +207,8 @@ class Comparator:
             x = np.where(broken[:, None], 0.0, x).astype(np.float32)
         out = np.empty((x.shape[0], len(COMPONENTS)))
         with _one_blas_thread():
-            for i in range(0, x.shape[0], self.chunk_size):
-                out[i : i + self.chunk_size] = self._distances(x[i : i + self.chunk_size])
+            for i in range(0, x.shape[0], self.rows_at_once):
+                out[i : i + self.rows_at_once] = self._distances(x[i : i + self.rows_at_once])
         out /= self.scales
         out[broken] = PENALTY
         return np.where(np.isfinite(out), out, PENALTY)

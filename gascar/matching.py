@@ -24,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, validate
 from .errors import EvolutionError, OutputError
-from .evolve import Evaluator, Evolution, EvolutionConfig, GeneInfo, get_engine, load_checkpoint, save_checkpoint
+from .evolve import Evaluator, Evolution, EvolutionConfig, GeneInfo, get_engine, load_checkpoint
+from .evolve.checkpoint import PeriodicCheckpoint
 from .evolve.interrupt import StopSignals
 from .evolve.reporting import Reporter
 from .evolve.run import components_function, run_steps, seed_sequence
@@ -48,9 +49,24 @@ __all__ = ["CHECKPOINT_EVERY", "DEFAULT_BUDGET", "MAX_TOP", "MatchOptions", "Mat
 _Plan = HalvingPlan
 
 
+#: The fields of :class:`MatchOptions` when batch fingerprints were first written. A field added since enters a
+#: fingerprint only when it differs from its default (see :meth:`MatchOptions.fingerprint_fields`), so adding a
+#: field leaves every earlier batch folder resumable, and its finished targets finished.
+FINGERPRINT_V1_FIELDS = ("synth", "budget", "seed", "time_limit_s", "generations", "engine", "population", "speciation",
+                         "refine", "target_fitness", "patience", "restart_after", "evolution", "fitness", "analysis")
+
+
 @dataclass(frozen=True)
 class MatchOptions:
-    """Everything that decides what a match computes (and so goes into a checkpoint).
+    """Everything that decides what a match computes (and so goes into a checkpoint and a batch's fingerprint).
+
+    To add an option: a field with a plain default (``None`` or ``False``,
+    never a ``default_factory``: checkpoints pickled before the field existed
+    then read it from the class), its check in :meth:`__post_init__`, its use
+    where the match reads it, and a click option of the same name in the
+    commands (``cli/_common.py``: :data:`~gascar.cli._common.OPTION_FIELDS`).
+    Fields not in :data:`FINGERPRINT_V1_FIELDS` change batch fingerprints
+    only when set.
 
     Attributes
     ----------
@@ -78,7 +94,14 @@ class MatchOptions:
     fitness : mapping
         Keyword options of :class:`gascar.objective.Objective`.
     analysis : mapping
-        Keyword options of :func:`gascar.analysis.load_target`.
+        Further keyword options of :func:`gascar.analysis.load_target`.
+    f0_hz : float or None
+        The note's base frequency, instead of the pitch detector's.
+    unpitched : bool
+        The target has no pitch (drums, noises): no detection, the base
+        frequency is a gene.
+    max_duration_s : float or None
+        Analysis window (s): longer targets are cut (``None``: 4 s).
     """
 
     synth: str = "auto"
@@ -96,17 +119,23 @@ class MatchOptions:
     evolution: Mapping = field(default_factory=dict)
     fitness: Mapping = field(default_factory=dict)
     analysis: Mapping = field(default_factory=dict)
+    f0_hz: float | None = None
+    unpitched: bool = False
+    max_duration_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.budget is None:
             object.__setattr__(self, "budget", default_budget(self.synth))
-        b = self.budget
-        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
-            raise EvolutionError(f"budget must be a whole number of evaluations >= 1, got {b!r}")
-        if self.time_limit_s is not None and not (isinstance(self.time_limit_s, (int, float)) and self.time_limit_s > 0):
-            raise EvolutionError(f"time limit must be a positive number of seconds, got {self.time_limit_s!r}")
-        if self.generations is not None and (not isinstance(self.generations, int) or self.generations < 1):
-            raise EvolutionError(f"generations must be a whole number >= 1, got {self.generations!r}")
+        validate.whole(self.budget, "budget", low=1, error=EvolutionError, what="a whole number of evaluations >= 1")
+        validate.number(self.time_limit_s, "time limit", low=0, low_open=True, error=EvolutionError, optional=True,
+                        what="a positive number of seconds")
+        validate.whole(self.generations, "generations", low=1, error=EvolutionError, optional=True)
+        validate.number(self.f0_hz, "f0_hz", low=1.0, high=20000.0, unit="Hz", error=EvolutionError, optional=True)
+        validate.flag(self.unpitched, "unpitched", error=EvolutionError)
+        validate.number(self.max_duration_s, "max_duration_s", low=0.05, high=600.0, unit="s", error=EvolutionError,
+                        optional=True)
+        if self.unpitched and (self.f0_hz is not None or "f0_hz" in self.analysis or "note" in self.analysis):
+            raise EvolutionError("give either a pitch (f0_hz, --note, --f0) or unpitched, not both")
         self.config()  # validates the engine settings
 
     def config(self) -> EvolutionConfig:
@@ -117,11 +146,32 @@ class MatchOptions:
             if value is not None:
                 changes[name] = value
         if self.restart_after is not None:
-            r = self.restart_after
-            if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 0:
-                raise EvolutionError(f"restart_after must be a whole number of generations >= 0 (0: never), got {r!r}")
-            changes["restart_stall"] = int(r) or None
+            r = validate.whole(self.restart_after, "restart_after", low=0, error=EvolutionError,
+                               what="a whole number of generations >= 0 (0: never)")
+            changes["restart_stall"] = r or None
         return get_engine(self.engine, **changes)
+
+    def analysis_options(self) -> dict:
+        """Keyword options of :func:`gascar.analysis.load_target` (the ``analysis`` mapping and the typed fields)."""
+        opts = dict(self.analysis)
+        if self.f0_hz is not None:
+            opts["f0_hz"] = float(self.f0_hz)
+        if self.unpitched:
+            opts["unpitched"] = True
+        if self.max_duration_s is not None:
+            opts["max_duration_s"] = float(self.max_duration_s)
+        return opts
+
+    def fingerprint_fields(self) -> dict:
+        """The fields that identify these options in a batch's fingerprint: every field of the first format, and
+        later fields only where they differ from their defaults (so a new field keeps old fingerprints).
+        """
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in FINGERPRINT_V1_FIELDS or value != f.default:
+                out[f.name] = value
+        return out
 
 
 @dataclass
@@ -163,6 +213,8 @@ class MatchResult:
     analysis : dict
         The target's analysis (:meth:`gascar.analysis.Target.summary`):
         whether it is pitched, its f0, how sure pYIN was.
+    options : MatchOptions or None
+        What the match computed with.
     output_error : str or None
         Why the files are not where ``outputs`` first said (they were
         written beside the checkpoint or in the current folder instead;
@@ -188,6 +240,7 @@ class MatchResult:
     outputs: MatchOutputs | None = None
     analysis: dict = field(default_factory=dict)
     output_error: str | None = None
+    options: MatchOptions | None = None
 
     @property
     def lsd_db(self) -> float | None:
@@ -233,14 +286,18 @@ class MatchResult:
         if not a:
             return ""
         if not a.get("pitched"):
+            if a.get("f0_source") == "unpitched":
+                return "pitch: none (--unpitched), so the base frequency was a gene"
             return ("pitch: none detected, so the base frequency was a gene; "
-                    "if the sound has a note, --note or --f0 gives it and often matches better")
+                    "if the sound has a note, --note or --f0 gives it and often matches better; "
+                    "if it has none, --unpitched says so")
         head = f"pitch: {a['f0_hz']:.1f} Hz ({a['note']})"
         if a.get("f0_source") != "pyin":
             return head + ", given"
         if a["f0_confidence"] < LOW_CONFIDENCE:
             return (head + f", pYIN unsure (confidence {a['f0_confidence']:.2f}; it may be a partial or a subharmonic); "
-                    "if you know the note, --note or --f0 gives it and often matches better")
+                    "if you know the note, --note or --f0 gives it and often matches better; for a drum or a noise, "
+                    "--unpitched")
         return head + f", pYIN confidence {a['f0_confidence']:.2f}"
 
 
@@ -378,7 +435,7 @@ def match(
     outputs.check_writable()  # at once, not after the search
     names = _synth_names(options.synth)
 
-    tgt = target_ref if hasattr(target_ref, "sha256") else _load_target(target_ref, options.analysis)
+    tgt = target_ref if hasattr(target_ref, "sha256") else _load_target(target_ref, options.analysis_options())
     if state is not None and state["target_sha256"] != getattr(tgt, "sha256", None):
         raise EvolutionError(f"the target {state['target_path']} changed since the checkpoint was written", path=resume)
     objectives = {name: _make_objective(tgt, name, options.fitness) for name in names}
@@ -405,33 +462,25 @@ def match(
     deadline = None if options.time_limit_s is None else t0 + float(options.time_limit_s)
     target_path = str(getattr(tgt, "path", target_ref))
 
-    def save(path) -> Path | None:
-        if path is None:
-            return None
-        return save_checkpoint(path, "match", {
-            "options": options, "outputs": outputs, "target_path": target_path,
-            "target_sha256": getattr(tgt, "sha256", None), "seed": seed_entropy,
-            "evolutions": evolutions, "plan": plan, "history": history,
-        })
-
-    since_save = {"n": 0}
+    saver = PeriodicCheckpoint(ck_path, "match", lambda: {
+        "options": options, "outputs": outputs, "target_path": target_path,
+        "target_sha256": getattr(tgt, "sha256", None), "seed": seed_entropy,
+        "evolutions": evolutions, "plan": plan, "history": history,
+    }, checkpoint_every)
 
     def on_record(record: dict) -> None:
         record = dict(record, total_evaluations=sum(ev.evaluations for ev in evolutions.values()),
                       round=plan.round, synths=len(plan.survivors))
         history.append(record)
         reporter.generation(record)
-        since_save["n"] += 1
-        if ck_path is not None and since_save["n"] >= max(1, checkpoint_every):
-            save(ck_path)
-            since_save["n"] = 0
+        saver.generation()
 
     reporter.start({"budget": options.budget, "synths": names, "target": target_path, "seed": seed_entropy,
                     "population": config.population, "n_jobs": n_jobs, "resumed": state is not None,
                     "rounds": plan.rounds})
     cut = None
     signals = StopSignals() if handle_signals else None
-    evaluator = Evaluator(objectives, n_jobs, config.chunk_size)
+    evaluator = Evaluator(objectives, n_jobs, config.genomes_per_task)
     comps = components_function(objectives)
     try:
         if signals is not None:
@@ -487,7 +536,7 @@ def match(
         standings={n: float(evolutions[n].best_fitness) for n in names if evolutions[n].best_genome is not None},
         history=history, evaluations=evaluations, seconds=seconds, seed=seed_entropy, stop_reason=stop_reason,
         interrupted=interrupted, target_path=target_path, outputs=outputs,
-        analysis=tgt.summary() if hasattr(tgt, "summary") else {},
+        analysis=tgt.summary() if hasattr(tgt, "summary") else {}, options=options,
     )
     if outputs.preset is not None or outputs.render is not None:
         result.files, written_to, failure = _write_or_fall_back(result, picks, objectives, outputs, ck_path)
@@ -496,7 +545,7 @@ def match(
             result.outputs = outputs = written_to
             ck_path = ck_path if ck_path is None or _folder_takes_files(ck_path) else None
     if ck_path is not None or interrupted is not None:
-        result.checkpoint = save(ck_path if ck_path is not None else outputs.checkpoint_path())
+        result.checkpoint = saver.save(ck_path if ck_path is not None else outputs.checkpoint_path())
     reporter.end(result.summary())
     return result
 

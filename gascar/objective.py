@@ -37,7 +37,9 @@ HOLD_MIN_S = 0.01
 #: Highest peak a preset's level gain lets its own render reach (dBFS): a little headroom below full scale.
 PEAK_CEILING_DBFS = -1.0
 
-_OPTIONS = ("weights", "chunk_size")
+_OPTIONS = ("weights", "render_rows")
+#: Options renamed since: old name -> new name (still accepted: match options saved in checkpoints may hold them).
+_RENAMED = {"chunk_size": "render_rows"}
 
 
 def hold_spec(target) -> ParamSpec:
@@ -113,8 +115,8 @@ class Objective:
     synth : gascar.synths.Synth
     weights : mapping or str, optional
         Component weights (see :func:`parse_weights`).
-    chunk_size : int
-        Rows rendered and compared at once.
+    render_rows : int
+        Rows rendered and compared at once (was ``chunk_size``, still accepted).
 
     Attributes
     ----------
@@ -133,14 +135,15 @@ class Objective:
     """
 
     def __init__(self, target, synth, **options):
+        options = {_RENAMED.get(k, k): v for k, v in options.items()}
         unknown = sorted(set(options) - set(_OPTIONS))
         if unknown:
             raise FitnessError(f"unknown fitness options: {', '.join(unknown)} (known: {', '.join(_OPTIONS)})")
         self.target = target
         self.synth = synth
-        self.comparator = Comparator(target, options.get("weights"), options.get("chunk_size", RENDER_ROWS))
+        self.comparator = Comparator(target, options.get("weights"), options.get("render_rows", RENDER_ROWS))
         self.weights = self.comparator.weights
-        self.chunk_size = self.comparator.chunk_size
+        self.render_rows = self.comparator.rows_at_once
         self.metric = METRIC
         self.space = synth.params + ParamSpace([*pitch_specs(target), hold_spec(target)])
         self.n_synth_genes = synth.n_genes
@@ -270,8 +273,8 @@ class Objective:
     def _all(self, genomes: np.ndarray) -> np.ndarray:
         g = self.space.check_genomes(genomes)
         out = np.empty((g.shape[0], len(COMPONENTS)))
-        for i in range(0, g.shape[0], self.chunk_size):
-            out[i : i + self.chunk_size] = self.comparator.distances(self._render(g[i : i + self.chunk_size]))
+        for i in range(0, g.shape[0], self.render_rows):
+            out[i : i + self.render_rows] = self.comparator.distances(self._render(g[i : i + self.render_rows]))
         return out
 
     # -- presets -------------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import validate
 from .errors import OutputError
 
 #: Most presets ``top`` may ask for.
@@ -39,8 +40,7 @@ class MatchOutputs:
     checkpoint: Path | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.top, bool) or not isinstance(self.top, int) or not 1 <= self.top <= MAX_TOP:
-            raise OutputError(f"top must be between 1 and {MAX_TOP}, got {self.top!r}")
+        validate.whole(self.top, "top", low=1, high=MAX_TOP, error=OutputError, what=f"between 1 and {MAX_TOP}")
 
     def preset_path(self, rank: int) -> Path | None:
         return None if self.preset is None else _ranked(self.preset, rank, ".preset.json")

@@ -38,10 +38,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import fileio
+from . import fileio, validate
 from .errors import GascarError, ParameterError, PresetError
+from .pitch import note_to_hz
 from .synths import get_synth
 from .synths.base import DEFAULT_VELOCITY
+
+__all__ = ["FORMAT", "VERSION", "MAX_GAIN_DB", "Preset", "RenderSettings", "note_to_hz"]  # note_to_hz: its home is gascar.pitch
 
 FORMAT = "gascar-preset"
 VERSION = 1
@@ -55,25 +58,6 @@ _MATCH_KEYS = {
     "target", "target_sha256", "fitness", "components", "metric", "weights", "budget", "evaluations",
     "seed", "gascar_version", "created", "seconds", "species", "rank", "lsd_db", "verdict",
 }
-
-
-def note_to_hz(note: str) -> float:
-    """Frequency of a note name such as ``"A4"``, ``"C#3"`` or ``"Eb5"`` (A4 = 440 Hz).
-
-    Raises
-    ------
-    ParameterError
-        If ``note`` is not a note name.
-    """
-    import librosa
-
-    try:
-        hz = float(librosa.note_to_hz(str(note).strip()))
-    except Exception:
-        raise ParameterError(f"{note!r} is not a note name (examples: A4, C#3, Eb5)") from None
-    if not 1.0 <= hz <= 20000.0:
-        raise ParameterError(f"note {note!r} ({hz:.1f} Hz) is outside 1 Hz .. 20 kHz")
-    return hz
 
 
 @dataclass(frozen=True)
@@ -110,10 +94,8 @@ class RenderSettings:
             raise ParameterError(f"duration_s must be within 0.001 .. 600 s, got {self.duration_s!r}")
         if self.hold_s is not None and not (math.isfinite(self.hold_s) and 0.0 <= self.hold_s):
             raise ParameterError(f"hold_s must be a non-negative number of seconds, got {self.hold_s!r}")
-        if not (isinstance(self.sample_rate, int) and 8000 <= self.sample_rate <= 192000):
-            raise ParameterError(f"sample_rate must be a whole number within 8000 .. 192000 Hz, got {self.sample_rate!r}")
-        if isinstance(self.velocity, bool) or not isinstance(self.velocity, int) or not 1 <= self.velocity <= 127:
-            raise ParameterError(f"velocity must be a whole number within 1 .. 127, got {self.velocity!r}")
+        validate.whole(self.sample_rate, "sample_rate", low=8000, high=192000, what="a whole number within 8000 .. 192000 Hz")
+        validate.whole(self.velocity, "velocity", low=1, high=127)
         if not (math.isfinite(self.gain_db) and abs(self.gain_db) <= MAX_GAIN_DB):
             raise ParameterError(f"gain_db must be within -{MAX_GAIN_DB:g} .. {MAX_GAIN_DB:g} dB, got {self.gain_db!r}")
 
@@ -156,24 +138,18 @@ class RenderSettings:
                 if key in d and d[key] is not None:
                     kwargs[key] = _number(d[key], f"render.{key}")
             if "sample_rate" in d:
-                sr = d["sample_rate"]
-                if isinstance(sr, bool) or not isinstance(sr, int):
-                    raise PresetError(f'"render.sample_rate" must be a whole number of Hz, got {sr!r}')
-                kwargs["sample_rate"] = sr
+                kwargs["sample_rate"] = validate.whole(d["sample_rate"], '"render.sample_rate"', error=PresetError,
+                                                       what="a whole number of Hz")
             if "velocity" in d:
-                v = d["velocity"]
-                if isinstance(v, bool) or not isinstance(v, int):
-                    raise PresetError(f'"render.velocity" must be a whole number 1 .. 127, got {v!r}')
-                kwargs["velocity"] = v
+                kwargs["velocity"] = validate.whole(d["velocity"], '"render.velocity"', error=PresetError,
+                                                    what="a whole number 1 .. 127")
             return cls(**kwargs)
         except ParameterError as exc:
             raise PresetError(f'"render": {exc.message}') from None
 
 
 def _number(value: object, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise PresetError(f'"{key}" must be a number, got {value!r}')
-    return float(value)
+    return validate.number(value, f'"{key}"', error=PresetError)
 
 
 @dataclass(frozen=True)
@@ -276,9 +252,7 @@ class Preset:
             raise PresetError(f"missing keys: {', '.join(missing)}")
         if d["format"] != FORMAT:
             raise PresetError(f'"format" must be "{FORMAT}", got {d["format"]!r}')
-        version = d["version"]
-        if isinstance(version, bool) or not isinstance(version, int):
-            raise PresetError(f'"version" must be a whole number, got {version!r}')
+        version = validate.whole(d["version"], '"version"', error=PresetError)
         if version > VERSION:
             raise PresetError(f"preset format version {version} is newer than this GASCAR reads ({VERSION}); upgrade GASCAR")
         if version < 1:
@@ -286,9 +260,7 @@ class Preset:
         for key in ("synth", "name", "description"):
             if key in d and not isinstance(d[key], str):
                 raise PresetError(f'"{key}" must be a string, got {d[key]!r}')
-        sv = d.get("synth_version")
-        if sv is not None and (isinstance(sv, bool) or not isinstance(sv, int)):
-            raise PresetError(f'"synth_version" must be a whole number, got {sv!r}')
+        sv = validate.whole(d.get("synth_version"), '"synth_version"', error=PresetError, optional=True)
         if not isinstance(d["params"], Mapping):
             raise PresetError(f'"params" must be an object of name: value, got {type(d["params"]).__name__}')
         match = d.get("match")

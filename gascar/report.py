@@ -189,7 +189,7 @@ def write_report_from_history(history_path: str | os.PathLike, *, index_href: st
         match_audio = preset.render_audio()
         sr = preset.render.sample_rate
         render_path = write_audio(assets / "match.wav", match_audio, sr)
-    analysis = (doc.get("options") or {}).get("analysis") or {}
+    analysis = doc.get("analysis_options", (doc.get("options") or {}).get("analysis")) or {}  # older histories: options
     target_audio, tsr = _target_audio(doc, folder / (doc.get("target_copy") or stem + TARGET_COPY_SUFFIX), sr, analysis)
     if tsr != sr:
         from .audio import resample
@@ -376,9 +376,11 @@ def write_match_report(result, *, target_path: str | os.PathLike, preset_path: s
     row = {"target": Path(target_path).name, "status": "ok", "synth": result.synth, "fitness": result.fitness,
            "components": json_ready(dict(result.components)), "evaluations": result.evaluations,
            "seconds": round(result.seconds, 3), "seed": result.seed, "stop_reason": result.stop_reason}
+    options = getattr(result, "options", None)
     write_history(history, result, target_rel=Path(target_path).name, target_path=target_path, target_sha256=sha, row=row,
-                  preset=relative(preset_path, folder), render=render_rel)
-    write_target_copy(Path(target_path), folder / (stem + TARGET_COPY_SUFFIX), result.preset.render.sample_rate)
+                  preset=relative(preset_path, folder), render=render_rel, options=options)
+    write_target_copy(Path(target_path), folder / (stem + TARGET_COPY_SUFFIX), result.preset.render.sample_rate,
+                      options.analysis_options() if options is not None else None)
     return write_report_from_history(history)
 
 

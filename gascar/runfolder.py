@@ -168,6 +168,7 @@ def write_history(path: str | os.PathLike, result, *, target_rel: str, target_pa
         "format": HISTORY_FORMAT, "version": FORMAT_VERSION,
         "target": target_rel, "target_path": str(Path(target_path).resolve()), "target_sha256": target_sha256,
         "fingerprint": fingerprint, "options": json_ready(asdict(options)) if options is not None else None,
+        **({"analysis_options": json_ready(options.analysis_options())} if options is not None else {}),
         "summary": json_ready({k: v for k, v in result.summary().items() if k not in ("files", "checkpoint")}),
         "preset": preset if preset is not None else stem + PRESET_SUFFIX,
         "render": render if render is not None else stem + RENDER_SUFFIX, "target_copy": stem + TARGET_COPY_SUFFIX,

@@ -222,7 +222,7 @@ def test_a_tiny_dx7_match_writes_syx_voices_and_a_bank_that_render_the_scored_au
     names = sorted(p.name for p in result.files)
     assert {"pluck.preset.json", "pluck.syx", "pluck.2.syx", "pluck.bank.syx", "pluck.render.wav"} <= set(names)
     objective = Objective(load_target(wav), get_synth("dx7"))
-    scored = objective.render(result.genome[None, :])[0]
+    scored = objective.render(result.genome[None, :])[0] * np.float32(result.preset.render.gain)  # at the preset's level
     from_syx = load_preset(tmp_path / "pluck.syx").with_render(**vars(result.preset.render))
     np.testing.assert_array_equal(from_syx.render_audio(), scored)
     from_bank = load_preset(tmp_path / "pluck.bank.syx", voice=1).with_render(**vars(result.preset.render))

@@ -174,7 +174,7 @@ def test_same_seed_same_result_with_one_and_two_jobs(toy):
 
 def test_evaluator_chunks_do_not_depend_on_job_count(toy):
     g = np.random.default_rng(0).random((37, toy.n_genes))
-    with Evaluator({"t": toy}, n_jobs=1, chunk_size=8) as e1:
+    with Evaluator({"t": toy}, n_jobs=1, genomes_per_task=8) as e1:
         f1 = e1("t", g)
     assert np.array_equal(f1, toy(g)) and f1.shape == (37,)
 

@@ -69,8 +69,9 @@ def test_rows_do_not_depend_on_the_batch(synth_case):
     whole = obj(genomes)
     single = np.array([obj(genomes[i : i + 1])[0] for i in (0, 5, 11)])
     assert np.allclose(whole[[0, 5, 11]], single, rtol=1e-5, atol=1e-7)
-    small_chunks = Objective(obj.target, obj.synth, chunk_size=5)(genomes)
-    assert np.allclose(whole, small_chunks, rtol=1e-5, atol=1e-7)
+    fewer_rows = Objective(obj.target, obj.synth, render_rows=5)(genomes)
+    assert np.allclose(whole, fewer_rows, rtol=1e-5, atol=1e-7)
+    assert Objective(obj.target, obj.synth, chunk_size=5).render_rows == 5  # the old name, still accepted
 
 
 def test_level_changes_alone_do_not_change_the_fitness(synth_case):
@@ -145,7 +146,8 @@ def test_preset_reproduces_what_was_scored(synth_case, tmp_path):
     assert preset.render.f0_hz == pytest.approx(110.0 * 2 ** (37 / 1200))
     path = preset.save(tmp_path / "p.preset.json")
     loaded = Preset.load(path)
-    assert np.array_equal(loaded.render_audio(), obj.render(g[None, :])[0])
+    # What was scored, at the preset's level (the gain that plays it at the target's loudness; level-blind fitness).
+    assert np.array_equal(loaded.render_audio(), obj.render(g[None, :])[0] * np.float32(loaded.render.gain))
 
 
 def test_objective_pickles_small_and_scores_the_same(synth_case):
@@ -204,7 +206,7 @@ def test_extreme_user_pitches_still_give_valid_presets():
         g = _genome(obj, octave="+1" if f0 > 1 else "-1", cents=100.0 if f0 > 1 else -100.0)
         preset = obj.preset(g)
         assert 1.0 <= preset.render.f0_hz <= 0.45 * SR
-        assert np.array_equal(preset.render_audio(), obj.render(g[None, :])[0])
+        assert np.array_equal(preset.render_audio(), obj.render(g[None, :])[0] * np.float32(preset.render.gain))
 
 
 @pytest.mark.parametrize("synth_name", ["subtractive", "fm", "additive", "wavetable", "modular"])

@@ -3,7 +3,7 @@
 The target is a 1 s harmonic note at 220 Hz (22.05 kHz) made in memory, so
 the benchmark needs no files. For each synth an :class:`~gascar.objective.Objective`
 scores batches of ``batch`` random genomes through the evolution's own
-:class:`~gascar.evolve.parallel.Evaluator` (chunks of ``chunk_size``
+:class:`~gascar.evolve.parallel.Evaluator` (tasks of ``genomes_per_task``
 genomes; with more than one job, persistent loky workers that receive the
 objective once), after one warm-up batch; the median of ``repeats`` timed
 batches is reported. Alongside: the render-only and features-only rates in
@@ -39,7 +39,7 @@ def bench_fitness(
     batch: int = 256,
     repeats: int = 5,
     seed: int = 0,
-    chunk_size: int = 16,
+    genomes_per_task: int = 16,
 ) -> list[dict]:
     """Measure evaluations per second of every synth's objective.
 
@@ -57,7 +57,7 @@ def bench_fitness(
         Timed batches per job count after a warm-up batch.
     seed
         Seeds the genomes.
-    chunk_size
+    genomes_per_task
         Genomes per task sent to a worker.
 
     Returns
@@ -99,7 +99,7 @@ def bench_fitness(
         finally:
             limits.restore_original_limits()
         for n_jobs in n_jobs_list:
-            with Evaluator({0: objective}, n_jobs=int(n_jobs), chunk_size=chunk_size) as ev:
+            with Evaluator({0: objective}, n_jobs=int(n_jobs), genomes_per_task=genomes_per_task) as ev:
                 ev(0, genomes)  # start the workers, warm caches and numba
                 rates = []
                 cpu0 = _cpu_seconds(ev)

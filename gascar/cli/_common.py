@@ -1,11 +1,11 @@
-"""Click helpers shared by the command modules."""
+"""Click helpers shared by the command modules, and the one place a command's options become a MatchOptions."""
 
 from __future__ import annotations
 
 import click
 
 from ..errors import ParameterError
-from ..preset import note_to_hz
+from ..pitch import note_to_hz
 
 
 def pitch_options(f):
@@ -81,3 +81,38 @@ def check_synth(ctx, param, value):
     if value not in names:
         raise click.BadParameter(f"unknown synth {value!r}; choose auto or one of {', '.join(names)}")
     return value
+
+
+#: Click parameters that are :class:`~gascar.matching.MatchOptions` fields of the same name. A new match option
+#: is a field there, a click option of the same name on the commands that take it, and its name here.
+OPTION_FIELDS = ("synth", "budget", "time_limit_s", "generations", "population", "engine", "speciation", "refine",
+                 "restart_after", "target_fitness", "patience", "seed", "unpitched", "max_duration_s")
+
+
+def analysis_options(f):
+    """Add ``--unpitched`` and ``--max-duration S`` (what the analysis cannot guess) to a command."""
+    f = click.option("--max-duration", "max_duration_s", type=click.FloatRange(0.05, 600.0), metavar="S",
+                     help="Analysis window: use at most the first S seconds of each sound (default 4).")(f)
+    f = click.option("--unpitched", is_flag=True, default=None,
+                     help="The sound has no pitch (a drum, a noise): skip pitch detection, match the base frequency "
+                          "as a parameter.")(f)
+    return f
+
+
+def build_match_options(params) -> object:
+    """The :class:`~gascar.matching.MatchOptions` of a command's parsed parameters (``ctx.params``).
+
+    Options left out (``None``) keep MatchOptions' defaults; ``--f0``/``--note`` become ``f0_hz``,
+    ``--weights`` the fitness weights.
+    """
+    from ..matching import MatchOptions
+
+    kwargs = {name: params[name] for name in OPTION_FIELDS if params.get(name) is not None}
+    pitch = resolve_pitch(params.get("f0_hz"), params.get("note"))
+    if pitch is not None:
+        if params.get("unpitched"):
+            raise click.UsageError("give either --f0/--note or --unpitched, not both")
+        kwargs["f0_hz"] = pitch
+    if params.get("weights") is not None:
+        kwargs["fitness"] = {"weights": params["weights"]}
+    return MatchOptions(**kwargs)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from . import cli
-from ._common import check_synth, engine_options, weights_option
+from ._common import analysis_options, build_match_options, check_synth, engine_options, weights_option
 
 #: Failed targets listed on stderr at the end (the rest are in summary.csv).
 SHOW_FAILURES = 10
@@ -38,9 +38,11 @@ SHOW_FAILURES = 10
 @click.option("--report", is_flag=True, help="Write an HTML report per target and OUTDIR/index.html.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @weights_option
+@analysis_options
 @click.pass_context
 def batch_command(ctx, folder, out_dir, synth, top, budget, time_limit_s, generations, population, engine, speciation, refine,
-                  restart_after, target_fitness, patience, seed, n_jobs, scheduler, report, quiet, weights):
+                  restart_after, target_fitness, patience, seed, n_jobs, scheduler, report, quiet, weights, unpitched,
+                  max_duration_s):
     """Match every sound file under FOLDER (recursively); write presets, renders and a summary to OUTDIR.
 
     Bad files are recorded in the summary and skipped. Rerunning skips
@@ -48,20 +50,12 @@ def batch_command(ctx, folder, out_dir, synth, top, budget, time_limit_s, genera
     target succeeded, 1 when some failed, 130 when interrupted.
     """
     from ..batch import BatchOptions, run_batch
-    from ..matching import MatchOptions
-
     if scheduler is not None and "://" not in scheduler:
         raise click.BadParameter(f"expected an address like tcp://host:8786, got {scheduler!r}", param_hint="--scheduler")
     if scheduler is not None and ctx.get_parameter_source("n_jobs") == click.core.ParameterSource.COMMANDLINE:
         raise click.UsageError("--jobs does not apply with --scheduler: the cluster's workers decide")
-    settings = {"synth": synth, "budget": budget, "time_limit_s": time_limit_s, "generations": generations,
-                "population": population, "engine": engine, "speciation": speciation, "refine": refine,
-                "restart_after": restart_after,
-                "target_fitness": target_fitness, "patience": patience, "seed": seed}
-    if weights is not None:
-        settings["fitness"] = {"weights": weights}
-    options = BatchOptions(match=MatchOptions(**{k: v for k, v in settings.items() if v is not None}), top=top, n_jobs=n_jobs,
-                           scheduler=scheduler, report=report, progress=not quiet)
+    options = BatchOptions(match=build_match_options(ctx.params), top=top, n_jobs=n_jobs, scheduler=scheduler, report=report,
+                           progress=not quiet)
     result = run_batch(folder, out_dir, options)
     if not quiet:
         _summary(result, out_dir)

@@ -54,7 +54,7 @@ def _key(ctx, param, value):
         return None
     from ..errors import ParameterError
     from ..export.sfz import hz_to_key
-    from ..preset import note_to_hz
+    from ..pitch import note_to_hz
 
     text = str(value).strip()
     if text.isdigit():

@@ -8,10 +8,17 @@ from pathlib import Path
 import click
 
 from . import cli
-from ._common import check_synth, engine_options, pitch_options, resolve_pitch, weights_option
+from ._common import (
+    OPTION_FIELDS,
+    analysis_options,
+    build_match_options,
+    check_synth,
+    engine_options,
+    pitch_options,
+    weights_option,
+)
 
-_RUN_OPTIONS = ("synth", "budget", "time_limit_s", "generations", "population", "engine", "speciation", "refine",
-                "restart_after", "target_fitness", "patience", "seed", "f0_hz", "note", "weights")
+_RUN_OPTIONS = (*OPTION_FIELDS, "f0_hz", "note", "weights")
 
 
 @cli.command("match")
@@ -27,8 +34,8 @@ _RUN_OPTIONS = ("synth", "budget", "time_limit_s", "generations", "population", 
 @click.option("--top", type=click.IntRange(1, 20), default=1, show_default=True,
               help="Write the N best presets that sound different (bests of different species), each with its render.")
 @click.option("--budget", type=click.IntRange(min=1), metavar="EVALS",
-              help="Objective evaluations, all synths together (default 30000; --synth vital alone: 1200); with --resume, "
-                   "a new total.")
+              help="Objective evaluations, all synths together (default 30000); --synth vital alone: 1200; with "
+                   "--resume, a new total.")
 @click.option("--time", "time_limit_s", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Stop after this wall time (the result then depends on the machine's speed); with --resume, "
                    "the continuation's.")
@@ -50,10 +57,11 @@ _RUN_OPTIONS = ("synth", "budget", "time_limit_s", "generations", "population", 
                    "(see gascar export).")
 @weights_option
 @pitch_options
+@analysis_options
 @click.pass_context
 def match_command(ctx, target, output, render_path, no_render, synth, top, budget, time_limit_s, generations, population,
                   engine, speciation, refine, restart_after, target_fitness, patience, seed, n_jobs, checkpoint, resume, quiet,
-                  log_path, report, export_formats, weights, f0_hz, note):
+                  log_path, report, export_formats, weights, f0_hz, note, unpitched, max_duration_s):
     """Evolve a preset that sounds like TARGET; write it with its render.
 
     The target's pitch is detected; --f0 or --note overrides the detector.
@@ -61,7 +69,7 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
     (exit code 130; 143 for SIGTERM); continue with --resume.
     """
     from ..evolve.reporting import JsonLinesLog, ProgressBar, Reporters
-    from ..matching import MatchOptions, MatchOutputs, default_outputs, match
+    from ..matching import MatchOutputs, default_outputs, match
 
     if target is not None and Path(target).is_dir():
         from ..errors import GascarError
@@ -79,7 +87,7 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
                  if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
         fixed = [n for n in given if n not in RESUME_SETTINGS]
         if fixed:
-            special = {"time_limit_s": "--time", "f0_hz": "--f0"}
+            special = {"time_limit_s": "--time", "f0_hz": "--f0", "max_duration_s": "--max-duration"}
             flags = ", ".join(special.get(n, "--" + n.replace("_", "-")) for n in fixed)
             raise click.UsageError(f"a resumed match keeps its checkpoint's settings (--budget, a new total, and --time, "
                                    f"for the continuation, may change); drop {flags}")
@@ -102,16 +110,7 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
     else:
         if target is None:
             raise click.UsageError("missing TARGET (a sound file), or --resume PATH")
-        settings = {"synth": synth, "budget": budget, "time_limit_s": time_limit_s, "generations": generations,
-                    "population": population, "engine": engine, "speciation": speciation, "refine": refine,
-                    "restart_after": restart_after,
-                    "target_fitness": target_fitness, "patience": patience, "seed": seed}
-        pitch = resolve_pitch(f0_hz, note)
-        if pitch is not None:
-            settings["analysis"] = {"f0_hz": pitch}
-        if weights is not None:
-            settings["fitness"] = {"weights": weights}
-        options = MatchOptions(**{k: v for k, v in settings.items() if v is not None})
+        options = build_match_options(ctx.params)
         outputs = default_outputs(target, preset=output, render=render_path, no_render=no_render, top=top,
                                   checkpoint=checkpoint)
     reporters = Reporters(None if quiet else ProgressBar(), JsonLinesLog(log_path) if log_path else None)

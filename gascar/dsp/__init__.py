@@ -44,7 +44,7 @@ import importlib
 
 #: Where each public name lives (imported on first access).
 _HOMES = {
-    **dict.fromkeys(('chunks', 'clip_params'), 'arrays'),
+    **dict.fromkeys(('chunks', 'clip_params', 'voice_batches'), 'arrays'),
     **dict.fromkeys(('FILTER_MODES', 'LFO_SHAPES', 'N_OPERATORS', 'WAVEFORMS'), 'choices'),
     **dict.fromkeys(('drive', 'eq3', 'finish', 'vibrato'), 'effects'),
     **dict.fromkeys(('adsr', 'decay_env', 'lfo'), 'envelopes'),

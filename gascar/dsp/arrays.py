@@ -46,7 +46,11 @@ def clip_params(p: dict, bounds: dict) -> dict:
     return out
 
 
-def chunks(n: int, size: int = 32):
-    """Slices cutting ``range(n)`` into runs of ``size`` (bounds a render's memory)."""
+def voice_batches(n: int, size: int = 32):
+    """Slices cutting ``range(n)`` voices into batches of ``size`` rendered at once (bounds a render's memory)."""
     for start in range(0, n, size):
         yield slice(start, min(n, start + size))
+
+
+#: The old name of :func:`voice_batches`.
+chunks = voice_batches

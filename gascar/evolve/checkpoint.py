@@ -66,3 +66,41 @@ def load_checkpoint(path: str | os.PathLike, kind: str) -> object:
     if doc.get("kind") != kind:
         raise EvolutionError(f"this is a {doc.get('kind')!r} checkpoint, expected {kind!r}", path=p)
     return doc["state"]
+
+
+class PeriodicCheckpoint:
+    """Saves a run's state every ``every`` generations and on demand: the checkpointing both
+    :func:`gascar.evolve.evolve` and :func:`gascar.match` do around :func:`gascar.evolve.run.run_steps`.
+
+    Parameters
+    ----------
+    path : path or None
+        Where :meth:`generation` saves; ``None`` saves only when :meth:`save` is given a path.
+    kind : str
+        The checkpoint's kind (:func:`save_checkpoint`).
+    state : callable
+        Returns the state to save, at the moment of saving.
+    every : int
+        Generations between two saves (counted from the start of this process's run).
+    """
+
+    def __init__(self, path, kind: str, state, every: int):
+        self.path = None if path is None else Path(path)
+        self.kind = kind
+        self.state = state
+        self.every = max(1, int(every))
+        self.since = 0
+
+    def generation(self) -> None:
+        """A generation ended: save if ``every`` have passed since the last save."""
+        self.since += 1
+        if self.path is not None and self.since >= self.every:
+            self.save()
+
+    def save(self, path=None) -> Path | None:
+        """Save now (to ``path``, default the checkpoint's own); the path written, or None without one."""
+        path = self.path if path is None else path
+        if path is None:
+            return None
+        self.since = 0
+        return save_checkpoint(path, self.kind, self.state())

@@ -97,9 +97,11 @@ class EvolutionConfig:
         budget unused and never helped the result).
     target_fitness : float or None
         Stop as soon as the best fitness is at or below this.
-    chunk_size : int
-        Individuals per evaluation task. Fixed, so the batches an objective
-        sees, and therefore its results, do not depend on the job count.
+    genomes_per_task : int
+        Genomes per evaluation task sent to a worker (was ``chunk_size``,
+        still accepted, and read from older checkpoints). Fixed, so the
+        batches an objective sees, and therefore its results, do not depend
+        on the job count.
     hall_of_fame : int
         Best distinct individuals kept over the whole run.
     """
@@ -132,15 +134,23 @@ class EvolutionConfig:
     restart_tolerance: float = 0.01
     patience: int | None = None
     target_fitness: float | None = None
-    chunk_size: int = 8
+    genomes_per_task: int = 8
     hall_of_fame: int = 20
+
+    def __setstate__(self, state: dict) -> None:
+        # Checkpoints pickled before the rename hold chunk_size.
+        state = dict(state)
+        for old, new in RENAMED.items():
+            if old in state:
+                state.setdefault(new, state.pop(old))
+        self.__dict__.update(state)
 
     def __post_init__(self) -> None:
         def need(cond: bool, what: str, value: object) -> None:
             if not cond:
                 raise EvolutionError(f"{what}, got {value!r}")
 
-        for name in ("population", "tournament_size", "target_species", "min_species_size", "stagnation", "chunk_size", "hall_of_fame"):
+        for name in ("population", "tournament_size", "target_species", "min_species_size", "stagnation", "genomes_per_task", "hall_of_fame"):
             v = getattr(self, name)
             need(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"{name} must be a whole number >= 1", v)
         need(self.population >= 4, "population must be at least 4", self.population)
@@ -190,7 +200,8 @@ class EvolutionConfig:
         return self.ga_budget(budget) >= self.population + self.restart_stall + self.restart_room()
 
     def replace(self, **changes) -> EvolutionConfig:
-        """A copy with some fields changed (validated)."""
+        """A copy with some fields changed (validated); the old names of :data:`RENAMED` are accepted."""
+        changes = {RENAMED.get(k, k): v for k, v in changes.items()}
         unknown = sorted(set(changes) - {f.name for f in fields(self)})
         if unknown:
             raise EvolutionError(f"unknown evolution settings: {', '.join(unknown)} (known: {', '.join(f.name for f in fields(self))})")
@@ -198,6 +209,10 @@ class EvolutionConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+#: Settings renamed since they were first named: old name -> new name (still accepted).
+RENAMED = {"chunk_size": "genomes_per_task"}
 
 
 def _num(v: object) -> bool:

@@ -1,7 +1,7 @@
 """Batch evaluation of genomes, in-process or on persistent loky workers.
 
 The objectives travel to each worker once, through the pool's initializer,
-and stay in a module global; each generation then sends only genome chunks
+and stay in a module global; each generation then sends only genome tasks
 (a few kB). Chunks have a fixed size, whatever the number of jobs, so an
 objective always sees the same batches and a seed gives the same result,
 bit for bit, with 1 or N jobs. Workers run single-threaded numerics and
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .. import memory
+from .. import memory, validate
 from ..errors import EvolutionError
 
 _WORKER_OBJECTIVES: Mapping | None = None
@@ -45,7 +45,7 @@ def _init_worker(payload: _Payload) -> None:
         _WORKER_LIMITS = None
 
 
-def _evaluate_chunk(key, genomes: np.ndarray) -> np.ndarray:
+def _evaluate_task(key, genomes: np.ndarray) -> np.ndarray:
     return np.asarray(_WORKER_OBJECTIVES[key](genomes), dtype=np.float64)
 
 
@@ -72,8 +72,7 @@ def resolve_jobs(n_jobs: int | None) -> int:
     cores = default_jobs()
     if n_jobs is None or n_jobs == 0:
         return cores
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int):
-        raise EvolutionError(f"n_jobs must be a whole number, got {n_jobs!r}")
+    n_jobs = validate.whole(n_jobs, "n_jobs", error=EvolutionError)
     if n_jobs < 0:
         return max(1, cores + 1 + n_jobs)
     return n_jobs
@@ -88,19 +87,19 @@ class Evaluator:
         Callables ``(n, n_genes) -> (n,)``; all are sent to each worker once.
     n_jobs : int or None
         Worker processes; 1 evaluates in this process (no executor).
-    chunk_size : int
+    genomes_per_task : int
         Genomes per task. Results never depend on ``n_jobs``, because the
-        chunks are the same whatever the number of workers.
+        tasks are the same whatever the number of workers.
 
     Notes
     -----
     Use as a context manager, or call :meth:`close`, to stop the workers.
     """
 
-    def __init__(self, objectives: Mapping, n_jobs: int | None = 1, chunk_size: int = 16):
+    def __init__(self, objectives: Mapping, n_jobs: int | None = 1, genomes_per_task: int = 16):
         self.objectives = dict(objectives)
         self.n_jobs = resolve_jobs(n_jobs)
-        self.chunk_size = int(chunk_size)
+        self.genomes_per_task = int(genomes_per_task)
         self._executor = None
         self._limits = None
 
@@ -145,16 +144,16 @@ class Evaluator:
         n = genomes.shape[0]
         if n == 0:
             return np.zeros(0)
-        chunks = [genomes[i : i + self.chunk_size] for i in range(0, n, self.chunk_size)]
+        tasks = [genomes[i : i + self.genomes_per_task] for i in range(0, n, self.genomes_per_task)]
         if self.n_jobs == 1:
             objective = self.objectives[key]
             if self._limits is None:  # single-threaded numerics as in the workers: same bits
                 self._limits = single_thread()
                 memory.keep_buffers()
-            out = np.concatenate([np.asarray(objective(c), dtype=np.float64) for c in chunks])
+            out = np.concatenate([np.asarray(objective(c), dtype=np.float64) for c in tasks])
         else:
             try:
-                futures = [self._pool().submit(_evaluate_chunk, key, c) for c in chunks]
+                futures = [self._pool().submit(_evaluate_task, key, c) for c in tasks]
                 out = np.concatenate([f.result() for f in futures])
             except Exception as exc:
                 if isinstance(exc, EvolutionError):
@@ -177,7 +176,7 @@ class Evaluator:
         self._limits = None
 
 
-def measure_throughput(objective, jobs=(1, 2), *, n_genomes: int = 48, rounds: int = 6, chunk_size: int = 8, seed: int = 0) -> dict:
+def measure_throughput(objective, jobs=(1, 2), *, n_genomes: int = 48, rounds: int = 6, genomes_per_task: int = 8, seed: int = 0) -> dict:
     """Evaluations per second of ``objective`` for each job count (warm workers).
 
     Parameters
@@ -200,7 +199,7 @@ def measure_throughput(objective, jobs=(1, 2), *, n_genomes: int = 48, rounds: i
     genomes = np.random.default_rng(seed).random((n_genomes, int(objective.n_genes)))
     out = {}
     for n in jobs:
-        with Evaluator({0: objective}, n_jobs=n, chunk_size=chunk_size) as ev:
+        with Evaluator({0: objective}, n_jobs=n, genomes_per_task=genomes_per_task) as ev:
             for _ in range(3):  # start every worker and warm its caches (imports, compiled kernels)
                 ev(0, genomes)
             t0 = time.perf_counter()

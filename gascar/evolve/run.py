@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import validate
 from ..errors import EvolutionError
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import PeriodicCheckpoint, load_checkpoint
 from .config import EvolutionConfig
 from .engine import Evolution
 from .genes import GeneInfo
@@ -68,9 +69,8 @@ def seed_sequence(seed) -> np.random.SeedSequence:
     """A SeedSequence from ``None`` (fresh entropy), an int or a SeedSequence."""
     if isinstance(seed, np.random.SeedSequence):
         return seed
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise EvolutionError(f"seed must be a non-negative whole number, got {seed!r}")
-    return np.random.SeedSequence(None if seed is None else int(seed))
+    seed = validate.whole(seed, "seed", low=0, error=EvolutionError, optional=True, what="a non-negative whole number")
+    return np.random.SeedSequence(seed)
 
 
 def genes_of(objective) -> GeneInfo:
@@ -217,10 +217,8 @@ def evolve(
     EvolutionResult
     """
     config = config or EvolutionConfig()
-    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise EvolutionError(f"budget must be a whole number of evaluations >= 1, got {budget!r}")
-    if time_limit_s is not None and not time_limit_s > 0:
-        raise EvolutionError(f"time limit must be positive, got {time_limit_s!r}")
+    validate.whole(budget, "budget", low=1, error=EvolutionError, what="a whole number of evaluations >= 1")
+    validate.number(time_limit_s, "time limit", low=0, low_open=True, error=EvolutionError, optional=True, what="positive")
     t0 = time.monotonic()
     genes = genes_of(objective)
     if resume is not None:
@@ -237,18 +235,15 @@ def evolve(
         evolution = Evolution(None, genes, config, budget=int(budget), seed=ss)
     objectives = {None: objective}
     own = evaluator is None
-    evaluator = evaluator or Evaluator(objectives, n_jobs, evolution.config.chunk_size)
+    evaluator = evaluator or Evaluator(objectives, n_jobs, evolution.config.genomes_per_task)
     comps = components_function(objectives)
 
-    def save() -> None:
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, "evolve", {"evolution": evolution, "seed": ss_entropy})
+    saver = PeriodicCheckpoint(checkpoint, "evolve", lambda: {"evolution": evolution, "seed": ss_entropy}, checkpoint_every)
 
     def on_record(record: dict) -> None:
         if callback is not None:
             callback(record)
-        if checkpoint is not None and evolution.generation % max(1, checkpoint_every) == 0:
-            save()
+        saver.generation()
 
     cut = None
     try:
@@ -258,7 +253,7 @@ def evolve(
             max_generations=max_generations,
         )
     finally:
-        save()
+        saver.save()
         if own:
             evaluator.close()
     return result_of(

@@ -64,7 +64,7 @@ class Additive(Synth):
         amp[amp < 1e-4] = 0.0
         decay = p["decay_s"][:, None] / ratios ** p["decay_tilt"][:, None]
         ones = np.ones(n)
-        for sl in dsp.chunks(n):
+        for sl in dsp.voice_batches(n):
             x = dsp.partial_bank(freq[sl], amp[sl], decay[sl], p["sustain"][sl], n_samples, sample_rate)
             if np.any(p["vibrato_depth_st"][sl] > 0):
                 x = dsp.vibrato(x, p["vibrato_rate_hz"][sl], p["vibrato_depth_st"][sl], sample_rate)

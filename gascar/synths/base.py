@@ -251,3 +251,40 @@ def auto_synths() -> list[str]:
             continue
         names.append(name)
     return names
+
+
+def render_fused(kernel, columns: tuple, p: Mapping, f0_hz: np.ndarray, n_samples: int, sample_rate: int,
+                 hold_s: np.ndarray, *, noise: bool = False) -> np.ndarray:
+    """Render whole voices with one of :mod:`gascar.dsp`'s fused kernels, then the output stage.
+
+    The subtractive and wavetable synths each render a voice in one compiled
+    pass (:func:`gascar.dsp.subtractive_voices`, :func:`gascar.dsp.wavetable_voices`);
+    this is their shared ``_render``: parameters stacked in the kernel's column
+    order, note-offs in samples, the mipmapped tables, then
+    :func:`gascar.dsp.finish` with ``gain_db``.
+
+    Parameters
+    ----------
+    kernel : callable
+        The fused kernel.
+    columns : tuple of str
+        Its parameter columns (``dsp.SUBTRACTIVE_COLUMNS`` ...).
+    p : mapping of str to ndarray, each shape (n,)
+        Physical parameters, clipped.
+    f0_hz, hold_s : ndarray, shape (n,)
+    noise : bool
+        Pass the shared white-noise table (the subtractive kernel's noise source).
+
+    Returns
+    -------
+    ndarray, shape (n, n_samples), float32
+    """
+    from .. import dsp
+
+    P = np.ascontiguousarray(np.stack([p[name] for name in columns], axis=1))
+    hold_n = np.round(hold_s * sample_rate).astype(np.int64)
+    tables, top = dsp.mipmaps()
+    out = np.empty((len(f0_hz), n_samples), dtype=np.float32)
+    extra = (dsp.white_noise(n_samples),) if noise else ()
+    kernel(P, f0_hz, hold_n, *extra, tables, top, float(sample_rate), out)
+    return dsp.finish(out, p["gain_db"], sample_rate)

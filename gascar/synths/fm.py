@@ -108,7 +108,7 @@ class FM(Synth):
         out = np.empty((n, n_samples), dtype=np.float32)
         freq = ratios * f0_hz[:, None]
         level, att, dec, sus = per_op("level"), per_op("attack_s"), per_op("decay_s"), per_op("sustain")
-        for sl in dsp.chunks(n):
+        for sl in dsp.voice_batches(n):
             x = dsp.fm_operators(
                 freq[sl], level[sl], att[sl], dec[sl], sus[sl], p["release_s"][sl], p["feedback"][sl],
                 MOD_MATRICES[alg[sl]], CARRIER_MASKS[alg[sl]], hold_s[sl], n_samples, sample_rate,

@@ -116,14 +116,14 @@ class Modular(Synth):
         n = len(f0_hz)
         out = np.empty((n, n_samples), dtype=np.float32)
         noise = dsp.white_noise(n_samples)
-        for sl in dsp.chunks(n):
+        for sl in dsp.voice_batches(n):
             q = {k: np.ascontiguousarray(v[sl]) for k, v in p.items()}
             q["f0_hz"] = f0_hz[sl]
             q["hold_s"] = hold_s[sl]
-            out[sl] = self._chunk(q, n_samples, sample_rate, noise)
+            out[sl] = self._render_batch(q, n_samples, sample_rate, noise)
         return out
 
-    def _chunk(self, q, ns, sr, noise):
+    def _render_batch(self, q, ns, sr, noise):
         nc = len(q["f0_hz"])
         # Row indices of the voices that have each module on; modules render only those rows.
         idx = {name: np.flatnonzero(q[f"{name}_on"] >= 0.5) for name in _SWITCHES}
@@ -227,7 +227,7 @@ class Modular(Synth):
 
 
 class _Rows:
-    """The parameters of some voices of a chunk, gathered on first use."""
+    """The parameters of some voices of a batch, gathered on first use."""
 
     def __init__(self, q, rows):
         self._q = q

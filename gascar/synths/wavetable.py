@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import dsp
 from ..params import ParamSpace, ParamSpec
-from .base import Synth, register
+from .base import Synth, register, render_fused
 
 PARAMS = ParamSpace(
     [
@@ -46,10 +44,4 @@ class Wavetable(Synth):
     params = PARAMS
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
-        n = len(f0_hz)
-        P = np.ascontiguousarray(np.stack([p[name] for name in dsp.WAVETABLE_COLUMNS], axis=1))
-        hold_n = np.round(hold_s * sample_rate).astype(np.int64)
-        tables, top = dsp.mipmaps()
-        out = np.empty((n, n_samples), dtype=np.float32)
-        dsp.wavetable_voices(P, f0_hz, hold_n, tables, top, float(sample_rate), out)
-        return dsp.finish(out, p["gain_db"], sample_rate)
+        return render_fused(dsp.wavetable_voices, dsp.WAVETABLE_COLUMNS, p, f0_hz, n_samples, sample_rate, hold_s)
