@@ -23,3 +23,15 @@ def test_readme_option_alone_rewrites_docs_benchmarks_and_is_off_by_default():
     assert ctx.params["readme"] == Path("docs/benchmarks.md") and ctx.params["quick"]
     ctx = command.make_context("match", ["--readme", "OTHER.md"])
     assert ctx.params["readme"] == Path("OTHER.md")
+
+
+def test_readme_documents_every_file_a_match_or_batch_writes():
+    from gascar import runfolder
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    files = readme[readme.index("## Files GASCAR writes"):readme.index("## Presets")]
+    names = [runfolder.PRESET_SUFFIX, runfolder.RENDER_SUFFIX, runfolder.HISTORY_SUFFIX, runfolder.TARGET_COPY_SUFFIX,
+             runfolder.PAGE_SUFFIX, ".report/", ".ckpt", "summary.csv", "summary.json", "index.html",
+             runfolder.CHECKPOINT_DIR, ".gascar-batch.lock", ".syx", ".bank.syx", ".vital", "-sfz/", "--log FILE", ".npz"]
+    missing = [n for n in names if n not in files]
+    assert not missing, missing

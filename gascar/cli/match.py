@@ -166,7 +166,8 @@ def _summary(result) -> None:
     gain_db = result.preset.render.gain_db if result.preset is not None else 0.0
     if gain_db:
         echo(f"level: output gain {gain_db:+.1f} dB in the preset plays it at the target's loudness"
-             + ("; a .syx cannot carry it: raise Dexed's output by as much" if result.synth == "dx7" else ""))
+             + ({"dx7": "; a .syx cannot carry it: raise Dexed's output by as much",
+                 "vital": "; the .vital plays at the voice's own level: raise Vital's output by as much"}.get(result.synth, "")))
     pitch = result.pitch_advice()
     if pitch:
         echo(pitch)
