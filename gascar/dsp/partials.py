@@ -16,6 +16,20 @@ N_PARTIALS = 48
 _RENORM_BLOCK = 1024
 
 
+@njit(cache=True, fastmath=False)
+def _power(x, n):
+    """``x ** n`` compiled without fast-math flags, for :func:`_partial_kernel`.
+
+    numba compiles its implementation of ``float ** int`` once per process
+    and hands it to every later caller with the flags of the first one: left
+    in the fast-math kernel below, it gave every kernel compiled after it
+    (subtractive, wavetable) a reassociated power, so a voice rendered
+    differently (by about 1e-10) depending on which synth a process, or the
+    on-disk cache, compiled first. Called here, it never carries fast-math.
+    """
+    return x**n
+
+
 @njit(cache=True, fastmath={"reassoc"})
 def _partial_kernel(freq_hz, amp, decay_s, sustain, sample_rate, out):
     # Each partial is one or two complex rotators z <- z * w, amplitude and
@@ -52,7 +66,7 @@ def _partial_kernel(freq_hz, amp, decay_s, sustain, sample_rate, out):
                 wr[kn] = q * math.cos(w)
                 wi[kn] = q * math.sin(w)
                 mag[kn] = m
-                fall[kn] = q**_RENORM_BLOCK
+                fall[kn] = _power(q, _RENORM_BLOCK)
                 kn += 1
         for b in range(0, ns, _RENORM_BLOCK):
             for i in range(b, min(b + _RENORM_BLOCK, ns)):
