@@ -233,9 +233,10 @@ def bench_basin_command(synths, per_synth, sigmas, seeds, budget, target_seed, j
 @click.pass_context
 def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, target_seed, real_dir, real_synth, real_budgets, jobs,
                       quick, out_dir) -> None:
-    """Every benchmark, in order: render, fitness, batch, match, defaults, basin."""
+    """Every benchmark, in order: render, start-up, fitness, batch, match, defaults, basin, closeness."""
     repeats = 3 if quick else 5
     ctx.invoke(bench_render_command, synths=(), voices=256, repeats=repeats, out_dir=out_dir)
+    ctx.invoke(bench_startup_command, repeats=repeats, out_dir=out_dir)
     ctx.invoke(bench_fitness_command, synths=(), n_jobs_list=(), repeats=repeats, out_dir=out_dir)
     ctx.invoke(bench_batch_command, out_dir=out_dir, quick=quick)
     ctx.invoke(bench_match_command, suites=suites, methods=methods, budgets=budgets, seeds=seeds, synths=synths,
@@ -246,3 +247,4 @@ def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, t
                budget=1000 if quick else None, target_seed=target_seed, jobs=None, out_dir=out_dir, quiet=False)
     ctx.invoke(bench_basin_command, synths=synths, per_synth=cfg.per_synth, sigmas=(), seeds=cfg.seeds,
                budget=300 if quick else None, target_seed=target_seed, jobs=jobs, out_dir=out_dir, quiet=False)
+    ctx.invoke(bench_closeness_command, presets_dir=Path("presets"), real_dir=real_dir, out_dir=out_dir)
