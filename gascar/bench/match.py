@@ -6,7 +6,8 @@ same budget of objective evaluations (counted exactly by
 :mod:`gascar.bench.judge`, not by any optimiser's own fitness.
 
 Methods
-    ``gascar`` (the default engine of ``gascar match``), ``ga`` (plain DEAP
+    ``gascar`` (the default engine of ``gascar match``, starting where a
+    match starts: the synth's warm start, which only the vital synth has), ``ga`` (plain DEAP
     GA: no speciation, no refinement), ``gascar-nospec`` and
     ``gascar-norefine`` (ablations, each run only where it differs from
     ``gascar``: ``gascar-nospec`` turns speciation off where it is on by
@@ -179,11 +180,16 @@ def _run_nevergrad(obj: BudgetedObjective, rng: np.random.Generator) -> None:
             opt.tell(c, float(v))
 
 
-def _evolve_method(engine: str, **changes) -> Callable:
+def _evolve_method(engine: str, *, warm: bool = False, **changes) -> Callable:
+    """A run of the evolution engine; ``warm``: starting where ``gascar match`` starts (the synth's warm start)."""
+
     def run(obj: BudgetedObjective, rng: np.random.Generator, seed: int) -> None:
         from ..evolve import evolve, get_engine
+        from ..matching import start_genomes
 
-        evolve(obj, get_engine(engine, **changes), budget=obj.budget, seed=seed, n_jobs=1)
+        inner = obj._objective
+        starts = start_genomes(inner, inner.target) if warm else None
+        evolve(obj, get_engine(engine, **changes), budget=obj.budget, seed=seed, n_jobs=1, start_genomes=starts)
 
     return run
 
@@ -196,7 +202,7 @@ def _method(name: str) -> Callable:
     if name == "nevergrad":
         return lambda obj, rng, seed: _run_nevergrad(obj, rng)
     if name == "gascar":
-        return _evolve_method("gascar")
+        return _evolve_method("gascar", warm=True)
     if name == "ga":
         return _evolve_method("ga")
     if name == "gascar-nospec":

@@ -180,6 +180,7 @@ def evolve(
     should_stop: Callable[[], bool] | None = None,
     evaluator: Evaluator | None = None,
     max_generations: int | None = None,
+    start_genomes: np.ndarray | None = None,
 ) -> EvolutionResult:
     """Minimise ``objective`` over ``[0, 1]^n_genes`` within ``budget`` evaluations.
 
@@ -232,7 +233,7 @@ def evolve(
     else:
         ss = seed_sequence(seed)
         ss_entropy = ss.entropy
-        evolution = Evolution(None, genes, config, budget=int(budget), seed=ss)
+        evolution = Evolution(None, genes, config, budget=int(budget), seed=ss, start_genomes=start_genomes)
     objectives = {None: objective}
     own = evaluator is None
     evaluator = evaluator or Evaluator(objectives, n_jobs, evolution.config.genomes_per_task)
