@@ -101,7 +101,12 @@ class MatchOptions:
         The target has no pitch (drums, noises): no detection, the base
         frequency is a gene.
     max_duration_s : float or None
-        Analysis window (s): longer targets are cut (``None``: 4 s).
+        Analysis window (s): longer targets are cut (``None``: 4 s); for an
+        instrument, each note's.
+    aggregate : str or None
+        How an instrument match combines its notes' fitnesses (``mean``,
+        ``max`` or ``rms``; ``None``: :data:`gascar.instrument_objective.DEFAULT_AGGREGATE`).
+        Only for several notes.
     """
 
     synth: str = "auto"
@@ -122,6 +127,7 @@ class MatchOptions:
     f0_hz: float | None = None
     unpitched: bool = False
     max_duration_s: float | None = None
+    aggregate: str | None = None
 
     def __post_init__(self) -> None:
         if self.budget is None:
@@ -136,6 +142,11 @@ class MatchOptions:
                         optional=True)
         if self.unpitched and (self.f0_hz is not None or "f0_hz" in self.analysis or "note" in self.analysis):
             raise EvolutionError("give either a pitch (f0_hz, --note, --f0) or unpitched, not both")
+        if self.aggregate is not None:
+            from .instrument_objective import AGGREGATES
+
+            if self.aggregate not in AGGREGATES:
+                raise EvolutionError(f"aggregate must be one of {', '.join(AGGREGATES)}, got {self.aggregate!r}")
         self.config()  # validates the engine settings
 
     def config(self) -> EvolutionConfig:
@@ -160,6 +171,21 @@ class MatchOptions:
             opts["unpitched"] = True
         if self.max_duration_s is not None:
             opts["max_duration_s"] = float(self.max_duration_s)
+        return opts
+
+    def objective_options(self, instrument: bool) -> dict:
+        """Keyword options of the objective: ``fitness``, and for an instrument the ``aggregate``.
+
+        Raises
+        ------
+        EvolutionError
+            For an aggregate given to a one-note match.
+        """
+        opts = dict(self.fitness)
+        if self.aggregate is not None:
+            if not instrument:
+                raise EvolutionError("aggregate (--aggregate) combines the notes of an instrument; give several files")
+            opts["aggregate"] = self.aggregate
         return opts
 
     def fingerprint_fields(self) -> dict:
@@ -319,10 +345,14 @@ def default_budget(synth: str) -> int:
 
 
 def start_genomes(objective, target) -> np.ndarray | None:
-    """Genomes ``(m, n_genes)`` a match of ``target`` starts from: the synth's :meth:`start_physical` at the target's pitch.
+    """Genomes ``(m, n_genes)`` a match of ``target`` starts from: the synth's :meth:`start_physical` at the target's pitch
+    (or the objective's own ``start_genomes()``, as an instrument's has).
 
     None when the synth has none.
     """
+    own = getattr(objective, "start_genomes", None)
+    if own is not None:
+        return own()
     starts = objective.synth.start_physical(target)
     if not starts:
         return None
@@ -340,16 +370,32 @@ def start_genomes(objective, target) -> np.ndarray | None:
 
 
 def _make_objective(target, synth_name: str, fitness_options: Mapping):
-    from .objective import Objective
+    from .instrument import Instrument
     from .synths import get_synth
+
+    if isinstance(target, Instrument):
+        from .instrument_objective import InstrumentObjective
+
+        return InstrumentObjective(target, get_synth(synth_name), **dict(fitness_options))
+    from .objective import Objective
 
     return Objective(target, get_synth(synth_name), **dict(fitness_options))
 
 
 def _load_target(path, analysis_options: Mapping):
+    if isinstance(path, (list, tuple)):  # several files: an instrument
+        from .instrument import load_instrument
+
+        return load_instrument(path, **dict(analysis_options))
     from .analysis import load_target
 
     return load_target(path, **dict(analysis_options))
+
+
+def _is_instrument(target) -> bool:
+    from .instrument import Instrument
+
+    return isinstance(target, Instrument)
 
 
 def _synth_names(synth: str) -> list[str]:
@@ -380,8 +426,11 @@ def match(
 
     Parameters
     ----------
-    target : path or gascar.analysis.Target
-        The sound to match (ignored when resuming: the checkpoint names it).
+    target : path, gascar.analysis.Target, or a list of paths (or gascar.instrument.NoteFile)
+        The sound to match (ignored when resuming: the checkpoint names it);
+        several files, or an :class:`~gascar.instrument.Instrument`, are the
+        notes of one instrument, matched by one preset
+        (:class:`~gascar.instrument_objective.InstrumentObjective`).
     options : MatchOptions, optional
         What to compute; or give its fields as keywords (``synth="fm"``,
         ``budget=3000``, ``seed=1`` ...).
@@ -417,6 +466,10 @@ def match(
                                  f"than {' and '.join(RESUME_SETTINGS)}" + (f" (got {', '.join(fixed)})" if fixed else ""))
         options = replace(state["options"], **settings) if settings else state["options"]
         target_ref = state["target_path"]
+        if state.get("notes"):  # an instrument: its files, velocities and named notes
+            from .instrument import NoteFile
+
+            target_ref = [NoteFile(path, velocity, note) for path, velocity, note in state["notes"]]
         if outputs is None:
             outputs = state["outputs"]
     else:
@@ -438,7 +491,9 @@ def match(
     tgt = target_ref if hasattr(target_ref, "sha256") else _load_target(target_ref, options.analysis_options())
     if state is not None and state["target_sha256"] != getattr(tgt, "sha256", None):
         raise EvolutionError(f"the target {state['target_path']} changed since the checkpoint was written", path=resume)
-    objectives = {name: _make_objective(tgt, name, options.fitness) for name in names}
+    instrument = _is_instrument(tgt)
+    fitness_options = options.objective_options(instrument)
+    objectives = {name: _make_objective(tgt, name, fitness_options) for name in names}
     config = options.config()
 
     if state is not None:
@@ -461,11 +516,13 @@ def match(
     ck_path = outputs.checkpoint
     deadline = None if options.time_limit_s is None else t0 + float(options.time_limit_s)
     target_path = str(getattr(tgt, "path", target_ref))
+    notes = ([(f.path, int(f.velocity), f.note) for f in tgt.files] if instrument else None)
 
     saver = PeriodicCheckpoint(ck_path, "match", lambda: {
         "options": options, "outputs": outputs, "target_path": target_path,
         "target_sha256": getattr(tgt, "sha256", None), "seed": seed_entropy,
         "evolutions": evolutions, "plan": plan, "history": history,
+        **({"notes": notes} if notes else {}),
     }, checkpoint_every)
 
     def on_record(record: dict) -> None:
@@ -518,7 +575,8 @@ def match(
     stop_reason = cut or evolutions[best_name].stop_reason
     picks = _top_candidates(evolutions, names, max(outputs.top, 5))
     info = {
-        "target": Path(target_path).name, "target_sha256": getattr(tgt, "sha256", None), "budget": options.budget,
+        "target": tgt.name if instrument else Path(target_path).name, "target_sha256": getattr(tgt, "sha256", None),
+        "budget": options.budget,
         "evaluations": evaluations, "seed": seed_entropy, "gascar_version": __version__,
         "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(), "seconds": round(seconds, 3),
     }
@@ -589,9 +647,14 @@ def _write_or_fall_back(result, picks, objectives, outputs: MatchOutputs, checkp
 
 
 def _judged(objective, genome: np.ndarray, target) -> dict:
-    """``lsd_db`` and ``verdict`` of a genome's render against the target (:mod:`gascar.closeness`), if it has samples."""
+    """``lsd_db`` and ``verdict`` of a genome's render against the target (:mod:`gascar.closeness`), if it has samples
+    (an instrument's objective judges each note: its ``judged``).
+    """
     from .closeness import judged_lsd_db, verdict
 
+    own = getattr(objective, "judged", None)
+    if own is not None:
+        return own(genome)
     samples = getattr(target, "samples", None)
     if samples is None:
         return {}

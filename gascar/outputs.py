@@ -163,7 +163,9 @@ def write_results(result, picks: list, objectives: Mapping, outputs: MatchOutput
         r = outputs.render_path(rank)
         if r is not None:
             obj = objectives[name]
-            audio = np.asarray(obj.render(genome[None, :]))[0] * np.float32(preset.render.gain)  # at the preset's level
+            sequence = getattr(obj, "render_sequence", None)  # an instrument: every note, one after another
+            audio = sequence(genome) if sequence is not None else np.asarray(obj.render(genome[None, :]))[0]
+            audio = audio * np.float32(preset.render.gain)  # at the preset's level
             sr = int(getattr(obj.target, "sample_rate", preset.render.sample_rate))
             files.append(write_audio(r, audio, sr))
     if outputs.preset is not None:

@@ -56,8 +56,11 @@ _RENDER_KEYS = {"f0_hz", "note", "duration_s", "hold_s", "sample_rate", "velocit
 MAX_GAIN_DB = 120.0
 _MATCH_KEYS = {
     "target", "target_sha256", "fitness", "components", "metric", "weights", "budget", "evaluations",
-    "seed", "gascar_version", "created", "seconds", "species", "rank", "lsd_db", "verdict",
+    "seed", "gascar_version", "created", "seconds", "species", "rank", "lsd_db", "verdict", "notes", "aggregate",
 }
+#: Keys of each entry of an instrument match's ``match.notes`` (one per note matched).
+_NOTE_KEYS = {"target", "target_sha256", "f0_hz", "note", "velocity", "hold_s", "duration_s", "fitness", "lsd_db",
+              "verdict", "level_db"}
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,22 @@ class RenderSettings:
             raise PresetError(f'"render": {exc.message}') from None
 
 
+def _check_notes(notes: object) -> None:
+    """Validate an instrument match's ``match.notes``: a list of objects with known keys, velocities 1 .. 127."""
+    if notes is None:
+        return
+    if not isinstance(notes, list) or not all(isinstance(n, Mapping) for n in notes):
+        raise PresetError('"match.notes" must be a list of objects, one per note matched')
+    for i, note in enumerate(notes, start=1):
+        bad = sorted(set(note) - _NOTE_KEYS)
+        if bad:
+            raise PresetError(f'unknown keys in "match.notes" entry {i}: {", ".join(bad)} (known: {", ".join(sorted(_NOTE_KEYS))})')
+        if "f0_hz" in note:
+            validate.number(note["f0_hz"], f'"match.notes" entry {i} "f0_hz"', low=1.0, high=20000.0, error=PresetError)
+        if "velocity" in note:
+            validate.whole(note["velocity"], f'"match.notes" entry {i} "velocity"', low=1, high=127, error=PresetError)
+
+
 def _number(value: object, key: str) -> float:
     return validate.number(value, f'"{key}"', error=PresetError)
 
@@ -180,11 +199,21 @@ class Preset:
 
     def __post_init__(self) -> None:
         synth = get_synth(self.synth)  # SynthError for unknown names
+        if not isinstance(self.params, Mapping):
+            raise PresetError(f'"params" must be an object of name: value, got {type(self.params).__name__}')
+        keyboard = synth.keyboard
+        given = {k: v for k, v in self.params.items() if k not in keyboard}
+        tracking = {k: v for k, v in self.params.items() if k in keyboard}
         try:
-            physical = synth.params.values_from_json(self.params)
+            physical = synth.params.values_from_json(given)
+            tracking_physical = keyboard.values_from_json(tracking, partial=True)
         except ParameterError as exc:
             raise PresetError(exc.message) from None
-        object.__setattr__(self, "params", synth.params.values_to_json(physical))
+        # Keyboard parameters stay only where given: a preset without them (every preset written before they
+        # existed, and every one-note match) reads, renders and writes as before.
+        values = synth.params.values_to_json(physical)
+        values.update({k: keyboard[k].to_json(tracking_physical[k]) for k in keyboard.names if k in tracking})
+        object.__setattr__(self, "params", values)
         if self.synth_version is None:
             object.__setattr__(self, "synth_version", synth.version)
         elif self.synth_version > synth.version:
@@ -195,10 +224,14 @@ class Preset:
     # -- construction ------------------------------------------------------------
     @classmethod
     def from_genome(cls, synth_name: str, genome: np.ndarray, render: RenderSettings, **kwargs) -> Preset:
-        """The preset of one genome ``(n_genes,)`` of ``synth_name``."""
+        """The preset of one genome of ``synth_name``: ``(n_genes,)`` of its parameters, or of its
+        :attr:`~gascar.synths.Synth.voice_params` (its keyboard parameters too, which the preset then holds).
+        """
         synth = get_synth(synth_name)
-        physical = synth.params.to_physical(np.asarray(genome)[None, :])
-        return cls(synth=synth_name, params=synth.params.values_to_json(physical), render=render, **kwargs)
+        g = np.asarray(genome)
+        space = synth.voice_params if g.shape[-1] == synth.voice_params.n_genes else synth.params
+        physical = space.to_physical(g[None, :])
+        return cls(synth=synth_name, params=space.values_to_json(physical), render=render, **kwargs)
 
     def with_render(self, **changes) -> Preset:
         """A copy with some render settings changed (``f0_hz``, ``duration_s`` ...)."""
@@ -207,12 +240,29 @@ class Preset:
 
     # -- use ----------------------------------------------------------------------
     def physical(self) -> dict[str, float]:
-        """Physical parameter values as floats (bin indices for choices)."""
-        return get_synth(self.synth).params.values_from_json(self.params)
+        """Physical parameter values as floats (bin indices for choices); keyboard parameters the preset does not
+        hold at their neutral defaults.
+        """
+        return get_synth(self.synth).voice_params.values_from_json(self.params, partial=True)
 
     def genome(self) -> np.ndarray:
-        """The preset as a genome ``(n_genes,)`` of its synth."""
+        """The preset as a genome ``(n_genes,)`` of its synth (its :attr:`~gascar.synths.Synth.params`)."""
         return get_synth(self.synth).params.to_genomes(self.physical())[0]
+
+    def voice_genome(self) -> np.ndarray:
+        """The preset as a genome of its synth's :attr:`~gascar.synths.Synth.voice_params` (keyboard parameters too)."""
+        return get_synth(self.synth).voice_params.to_genomes(self.physical())[0]
+
+    @property
+    def keyboard(self) -> dict[str, float | int | str]:
+        """The keyboard parameters the preset holds (empty for a one-note match's), as stored."""
+        names = get_synth(self.synth).keyboard.names
+        return {k: v for k, v in self.params.items() if k in names}
+
+    @property
+    def responds_to_velocity(self) -> bool:
+        """Whether the preset plays differently at different velocities (:meth:`gascar.synths.Synth.responds_to`)."""
+        return get_synth(self.synth).responds_to(self.physical())
 
     def render_audio(self) -> np.ndarray:
         """Render the preset with its render settings (its output gain included).
@@ -270,6 +320,7 @@ class Preset:
             bad = sorted(set(match) - _MATCH_KEYS)
             if bad:
                 raise PresetError(f'unknown keys in "match": {", ".join(bad)}')
+            _check_notes(match.get("notes"))
         return cls(
             synth=d["synth"],
             params=d["params"],

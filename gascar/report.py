@@ -139,7 +139,19 @@ def _read_wav(path: Path) -> tuple[np.ndarray, int]:
 
 def _target_audio(doc: dict, copy: Path, sample_rate: int, analysis: dict) -> tuple[np.ndarray, int]:
     """The saved target copy; made from the original target when missing (and unchanged)."""
-    if not copy.is_file():
+    if not copy.is_file() and doc.get("notes"):  # an instrument: its notes one after another
+        from .audio import file_sha256
+
+        srcs = [Path(p) for p in doc["notes"]]
+        known = {n.get("path"): n.get("sha256") for n in ((doc.get("summary") or {}).get("analysis") or {}).get("notes", [])}
+        for src in srcs:
+            if not src.is_file():
+                raise BatchError(f"neither the target copy nor the note {src} exists", path=copy)
+            sha = known.get(str(src)) or next((v for k, v in known.items() if k and Path(k).resolve() == src), None)
+            if sha and file_sha256(src) != sha:
+                raise BatchError(f"the note {src} changed since it was matched; rerun the match", path=copy)
+        write_target_copy([str(p) for p in srcs], copy, sample_rate, analysis)
+    elif not copy.is_file():
         from .audio import file_sha256
 
         src = Path(doc.get("target_path") or "")
@@ -237,6 +249,11 @@ def _pitch_fact(analysis: dict) -> str:
 
     if not analysis:
         return ""
+    notes = analysis.get("notes")
+    if notes:  # an instrument: every note at its own pitch
+        given = sum(1 for n in notes if n.get("f0_source") != "pyin")
+        how = "all named" if given == len(notes) else f"{given} named, {len(notes) - given} detected"
+        return f"{len(notes)} notes, {notes[0].get('note')} to {notes[-1].get('note')} ({how})"
     if not analysis.get("pitched"):
         if analysis.get("f0_source") == "unpitched":
             return "none: matched as unpitched (--unpitched), the base frequency was a gene"
@@ -248,6 +265,35 @@ def _pitch_fact(analysis: dict) -> str:
     conf = float(analysis.get("f0_confidence") or 0.0)
     return head + f", pYIN confidence {conf:.2f}" + (" (unsure: give the note with --note if you know it)"
                                                       if conf < LOW_CONFIDENCE else "")
+
+
+def _notes_table(notes: list, preset, *, target_href: str, match_href: str) -> str:
+    """An instrument match's notes: one row each (note, velocity, target, how close, how loud), with players of that
+    note in the target copy and the render (which hold the notes one after another).
+    """
+    from .instrument import sequence_starts_s
+
+    e = html.escape
+    starts = sequence_starts_s([float(n.get("duration_s") or 0.0) for n in notes])
+    rows = []
+    for n, start in zip(notes, starts):
+        frag = f"#t={start:.3f},{start + float(n.get('duration_s') or 0.0):.3f}"
+        level = f"{float(n['level_db']):+.1f}" if n.get("level_db") is not None else ""
+        rows.append(
+            f"<tr><td>{e(str(n.get('note') or ''))}</td><td class=\"num\">{e(_fmt(n.get('velocity')))}</td>"
+            f"<td>{e(str(n.get('target') or ''))}</td><td>{e(str(n.get('verdict') or ''))}</td>"
+            f"<td class=\"num\">{e(_fmt(n.get('lsd_db'), 3))}</td><td class=\"num\">{e(_fmt(n.get('fitness')))}</td>"
+            f"<td class=\"num\">{e(level)}</td>"
+            f"<td><audio controls preload=\"none\" src=\"{e(target_href + frag)}\"></audio></td>"
+            f"<td><audio controls preload=\"none\" src=\"{e(match_href + frag)}\"></audio></td></tr>")
+    agg = (preset.match or {}).get("aggregate", "mean")
+    return ("<h2>Notes</h2><p class=\"muted\">One preset matched to every note, each rendered at its own pitch, "
+            f"velocity and note-off; the fitness is the {e(agg)} over the notes plus how far their relative levels are "
+            "from the targets'. Level: how much louder the note plays than its target, with the preset's one output "
+            "gain.</p><div class=\"scroll\"><table><thead><tr><th>note</th><th class=\"num\">velocity</th>"
+            "<th>target</th><th>verdict</th><th class=\"num\">judged dB</th><th class=\"num\">fitness</th>"
+            "<th class=\"num\">level dB</th><th>target</th><th>match</th></tr></thead><tbody>" + "".join(rows)
+            + "</tbody></table></div>")
 
 
 def _scale_table(lsd_db: float | None) -> str:
@@ -291,6 +337,9 @@ def _target_body(title: str, doc: dict, preset, figs: dict, *, target_href: str,
     out.append("<p>" + " &middot; ".join(f"{e(k)}: <b>{e(str(v))}</b>" for k, v in facts if v not in ("", None)) + "</p>")
     if lsd is not None:
         out.append("<h2>How close</h2>" + _scale_table(lsd))
+    notes = (preset.match or {}).get("notes")
+    if notes:
+        out.append(_notes_table(notes, preset, target_href=target_href, match_href=match_href))
     if others:
         items = []
         for rank, (m, p_href, r_href) in enumerate(others, start=2):
@@ -373,13 +422,17 @@ def write_match_report(result, *, target_path: str | os.PathLike, preset_path: s
     history = folder / (stem + HISTORY_SUFFIX)
     render_rel = "" if render_path is None else relative(render_path, folder)
     sha = (result.preset.match or {}).get("target_sha256")
+    notes = [n["path"] for n in (getattr(result, "analysis", None) or {}).get("notes", [])]  # an instrument's files
+    if notes:
+        target_path = Path(str((result.preset.match or {}).get("target") or Path(target_path).name))
     row = {"target": Path(target_path).name, "status": "ok", "synth": result.synth, "fitness": result.fitness,
            "components": json_ready(dict(result.components)), "evaluations": result.evaluations,
            "seconds": round(result.seconds, 3), "seed": result.seed, "stop_reason": result.stop_reason}
     options = getattr(result, "options", None)
-    write_history(history, result, target_rel=Path(target_path).name, target_path=target_path, target_sha256=sha, row=row,
-                  preset=relative(preset_path, folder), render=render_rel, options=options)
-    write_target_copy(Path(target_path), folder / (stem + TARGET_COPY_SUFFIX), result.preset.render.sample_rate,
+    write_history(history, result, target_rel=Path(target_path).name, target_path=notes[0] if notes else target_path,
+                  target_sha256=sha, row=row, preset=relative(preset_path, folder), render=render_rel, options=options,
+                  notes=notes or None)
+    write_target_copy(notes or Path(target_path), folder / (stem + TARGET_COPY_SUFFIX), result.preset.render.sample_rate,
                       options.analysis_options() if options is not None else None)
     return write_report_from_history(history)
 

@@ -116,7 +116,8 @@ def write_target_copy(src: str | os.PathLike, dest: str | os.PathLike, sample_ra
     Parameters
     ----------
     src
-        The target file.
+        The target file; or an instrument's note files (a list), written one
+        after another as its render is (:func:`gascar.instrument.sequence`).
     dest
         ``<base>.target.wav``.
     sample_rate : int
@@ -130,7 +131,14 @@ def write_target_copy(src: str | os.PathLike, dest: str | os.PathLike, sample_ra
 
     with warnings.catch_warnings():  # the match's own analysis already said what it cut
         warnings.simplefilter("ignore")
-        x, sr = analysed_samples(src, **dict(analysis or {}))
+        if isinstance(src, (list, tuple)):
+            from .instrument import sequence
+
+            read = [analysed_samples(p, **dict(analysis or {})) for p in src]
+            sr = read[0][1]
+            x = sequence([r[0] for r in read], sr)
+        else:
+            x, sr = analysed_samples(src, **dict(analysis or {}))
     if sr != int(sample_rate):
         x, sr = resample(x, sr, int(sample_rate)), int(sample_rate)
     x = np.asarray(x, dtype=np.float32).reshape(-1)
@@ -142,7 +150,8 @@ def write_target_copy(src: str | os.PathLike, dest: str | os.PathLike, sample_ra
 
 def write_history(path: str | os.PathLike, result, *, target_rel: str, target_path, target_sha256: str | None,
                   fingerprint: str = "", options=None, row: dict | None = None,
-                  files: Iterable[str] = (), preset: str | None = None, render: str | None = None) -> Path:
+                  files: Iterable[str] = (), preset: str | None = None, render: str | None = None,
+                  notes: Iterable[str] | None = None) -> Path:
     """Write what a report needs to be rebuilt later: the generations, the summary, the file names.
 
     Parameters
@@ -162,6 +171,8 @@ def write_history(path: str | os.PathLike, result, *, target_rel: str, target_pa
     preset, render : str, optional
         Paths of the preset and render relative to the history's folder,
         when they are not the default names; ``render=""`` for none.
+    notes : iterable of str, optional
+        An instrument's note files (its target copy and render hold them one after another).
     """
     stem = Path(path).name.removesuffix(HISTORY_SUFFIX)
     doc = {
@@ -174,6 +185,7 @@ def write_history(path: str | os.PathLike, result, *, target_rel: str, target_pa
         "render": render if render is not None else stem + RENDER_SUFFIX, "target_copy": stem + TARGET_COPY_SUFFIX,
         "row": json_ready(dict(row or {})), "files": list(files),
         "history": json_ready(list(result.history)),
+        **({"notes": [str(Path(p).resolve()) for p in notes]} if notes else {}),
     }
     return write_json(path, doc)
 

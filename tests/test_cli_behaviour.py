@@ -47,7 +47,8 @@ def test_match_of_a_folder_says_so_and_names_batch(tmp_path):
     folder.mkdir()
     res = CliRunner().invoke(cli, ["match", str(folder)])
     assert res.exit_code == 2
-    assert res.output.strip() == f"gascar: error: {folder}: is a folder; to match every file in it use gascar batch {folder} -o OUT"
+    assert res.output.strip() == (f"gascar: error: {folder}: is a folder; to match every file in it use gascar batch {folder} "
+                                  f"-o OUT, or to match its files as the notes of one instrument gascar match --notes {folder}")
 
 
 @pytest.mark.parametrize("name", ["subtractive", "fm", "additive", "wavetable", "modular"])

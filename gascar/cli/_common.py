@@ -86,7 +86,9 @@ def check_synth(ctx, param, value):
 #: Click parameters that are :class:`~gascar.matching.MatchOptions` fields of the same name. A new match option
 #: is a field there, a click option of the same name on the commands that take it, and its name here.
 OPTION_FIELDS = ("synth", "budget", "time_limit_s", "generations", "population", "engine", "speciation", "refine",
-                 "restart_after", "target_fitness", "patience", "seed", "unpitched", "max_duration_s")
+                 "restart_after", "target_fitness", "patience", "seed", "unpitched", "max_duration_s", "aggregate")
+#: The aggregates of an instrument match (gascar.instrument_objective.AGGREGATES; named here so --help imports no numpy).
+AGGREGATES = ("mean", "max", "rms")
 
 
 def analysis_options(f):
@@ -96,6 +98,42 @@ def analysis_options(f):
     f = click.option("--unpitched", is_flag=True, default=None,
                      help="The sound has no pitch (a drum, a noise): skip pitch detection, match the base frequency "
                           "as a parameter.")(f)
+    return f
+
+
+def _parse_velocities(ctx, param, values):
+    """``--velocity FILE=VEL`` (repeatable) as a mapping of file name to MIDI velocity."""
+    out: dict[str, int] = {}
+    for spec in values or ():
+        name, sep, value = str(spec).rpartition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{spec!r} must look like FILE=VELOCITY, e.g. piano_C4.wav=40", ctx=ctx, param=param)
+        try:
+            velocity = int(value)
+        except ValueError:
+            raise click.BadParameter(f"velocity of {name} must be a whole number 1 .. 127, got {value!r}", ctx=ctx,
+                                     param=param) from None
+        if not 1 <= velocity <= 127:
+            raise click.BadParameter(f"velocity of {name} must be within 1 .. 127, got {velocity}", ctx=ctx, param=param)
+        out[name] = velocity
+    return out
+
+
+def aggregate_option(f):
+    """Add ``--aggregate``: how an instrument match combines its notes' fitnesses."""
+    return click.option("--aggregate", type=click.Choice(AGGREGATES), default=None,
+                        help="How an instrument match combines its notes' fitnesses: mean (default), max (the worst "
+                             "note) or rms.")(f)
+
+
+def instrument_options(f):
+    """Add ``--notes DIR``, ``--velocity FILE=VEL`` and ``--aggregate`` (an instrument match of several notes)."""
+    f = aggregate_option(f)
+    f = click.option("--velocity", "velocities", multiple=True, metavar="FILE=VEL", callback=_parse_velocities,
+                     help="MIDI velocity (1-127) a note of an instrument was played at (repeat per file); default: "
+                          "from the file's name (piano_C4_v40.wav), else 100.")(f)
+    f = click.option("--notes", "notes_dir", type=click.Path(exists=True, file_okay=False), metavar="DIR",
+                     help="Match the sound files in DIR as the notes of one instrument: one preset for all of them.")(f)
     return f
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from . import cli
-from ._common import analysis_options, build_match_options, check_synth, engine_options, weights_option
+from ._common import aggregate_option, analysis_options, build_match_options, check_synth, engine_options, weights_option
 
 #: Failed targets listed on stderr at the end (the rest are in summary.csv).
 SHOW_FAILURES = 10
@@ -39,10 +39,11 @@ SHOW_FAILURES = 10
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @weights_option
 @analysis_options
+@aggregate_option
 @click.pass_context
 def batch_command(ctx, folder, out_dir, synth, top, budget, time_limit_s, generations, population, engine, speciation, refine,
                   restart_after, target_fitness, patience, seed, n_jobs, scheduler, report, quiet, weights, unpitched,
-                  max_duration_s):
+                  max_duration_s, aggregate):
     """Match every sound file under FOLDER (recursively); write presets, renders and a summary to OUTDIR.
 
     Bad files are recorded in the summary and skipped. Rerunning skips
@@ -50,6 +51,8 @@ def batch_command(ctx, folder, out_dir, synth, top, budget, time_limit_s, genera
     target succeeded, 1 when some failed, 130 when interrupted.
     """
     from ..batch import BatchOptions, run_batch
+    if aggregate is not None:
+        raise click.UsageError("--aggregate combines the notes of an instrument; a batch of single files has none")
     if scheduler is not None and "://" not in scheduler:
         raise click.BadParameter(f"expected an address like tcp://host:8786, got {scheduler!r}", param_hint="--scheduler")
     if scheduler is not None and ctx.get_parameter_source("n_jobs") == click.core.ParameterSource.COMMANDLINE:

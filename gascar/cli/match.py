@@ -14,15 +14,16 @@ from ._common import (
     build_match_options,
     check_synth,
     engine_options,
+    instrument_options,
     pitch_options,
     weights_option,
 )
 
-_RUN_OPTIONS = (*OPTION_FIELDS, "f0_hz", "note", "weights")
+_RUN_OPTIONS = (*OPTION_FIELDS, "f0_hz", "note", "weights", "velocities", "notes_dir")
 
 
 @cli.command("match")
-@click.argument("target", required=False, type=click.Path(exists=True))
+@click.argument("targets", nargs=-1, type=click.Path(exists=True))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="PRESET.json",
               help="Best preset. Default: <target stem>.preset.json in the current folder; "
                    "with --top N the k-th best goes to <stem>.<k>.preset.json.")
@@ -58,36 +59,62 @@ _RUN_OPTIONS = (*OPTION_FIELDS, "f0_hz", "note", "weights")
 @weights_option
 @pitch_options
 @analysis_options
+@instrument_options
 @click.pass_context
-def match_command(ctx, target, output, render_path, no_render, synth, top, budget, time_limit_s, generations, population,
+def match_command(ctx, targets, output, render_path, no_render, synth, top, budget, time_limit_s, generations, population,
                   engine, speciation, refine, restart_after, target_fitness, patience, seed, n_jobs, checkpoint, resume, quiet,
-                  log_path, report, export_formats, weights, f0_hz, note, unpitched, max_duration_s):
+                  log_path, report, export_formats, weights, f0_hz, note, unpitched, max_duration_s, notes_dir, velocities,
+                  aggregate):
     """Evolve a preset that sounds like TARGET; write it with its render.
 
     The target's pitch is detected; --f0 or --note overrides the detector.
+    Several TARGETs (or --notes DIR) are the notes of one instrument: one
+    preset is matched to all of them, each note at its own pitch and
+    velocity (a name like cello_C3_v100.wav gives both).
     Interrupt with Ctrl-C to keep the best preset so far and a checkpoint
     (exit code 130; 143 for SIGTERM); continue with --resume.
     """
     from ..evolve.reporting import JsonLinesLog, ProgressBar, Reporters
     from ..matching import MatchOutputs, default_outputs, match
 
-    if target is not None and Path(target).is_dir():
-        from ..errors import GascarError
+    for t in targets:
+        if Path(t).is_dir():
+            from ..errors import GascarError
 
-        raise GascarError(f"is a folder; to match every file in it use gascar batch {target} -o OUT", path=target)
+            raise GascarError(f"is a folder; to match every file in it use gascar batch {t} -o OUT, or to match its files "
+                              f"as the notes of one instrument gascar match --notes {t}", path=t)
+    files = list(targets)
+    if notes_dir is not None:
+        if files:
+            raise click.UsageError("give either sound files or --notes DIR, not both")
+        from ..instrument import discover_notes
+
+        files = [str(p) for p in discover_notes(notes_dir)]
+    instrument = len(files) > 1
+    if velocities and not instrument:
+        raise click.UsageError("--velocity gives the velocity of a note of an instrument; give several files (or --notes DIR)")
+    target = None
+    if instrument:
+        from ..instrument import instrument_name, note_files
+
+        target = note_files(files, velocities)
+        stem_path = instrument_name(target) + ".wav"
+    elif files:
+        target = stem_path = files[0]
     if no_render and render_path is not None:
         raise click.UsageError("give either --render or --no-render, not both")
     continuation = {}
     if resume is not None:
         from ..matching import RESUME_SETTINGS
 
-        if target is not None:
-            raise click.UsageError("with --resume the target comes from the checkpoint; leave TARGET out")
+        if target is not None or files:
+            raise click.UsageError("with --resume the target comes from the checkpoint; leave TARGET (and --notes) out")
         given = [name for name in _RUN_OPTIONS
                  if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
         fixed = [n for n in given if n not in RESUME_SETTINGS]
         if fixed:
-            special = {"time_limit_s": "--time", "f0_hz": "--f0", "max_duration_s": "--max-duration"}
+            special = {"time_limit_s": "--time", "f0_hz": "--f0", "max_duration_s": "--max-duration",
+                       "velocities": "--velocity", "notes_dir": "--notes"}
             flags = ", ".join(special.get(n, "--" + n.replace("_", "-")) for n in fixed)
             raise click.UsageError(f"a resumed match keeps its checkpoint's settings (--budget, a new total, and --time, "
                                    f"for the continuation, may change); drop {flags}")
@@ -109,9 +136,9 @@ def match_command(ctx, target, output, render_path, no_render, synth, top, budge
             )
     else:
         if target is None:
-            raise click.UsageError("missing TARGET (a sound file), or --resume PATH")
+            raise click.UsageError("missing TARGET (a sound file; several, or --notes DIR, for an instrument), or --resume PATH")
         options = build_match_options(ctx.params)
-        outputs = default_outputs(target, preset=output, render=render_path, no_render=no_render, top=top,
+        outputs = default_outputs(stem_path, preset=output, render=render_path, no_render=no_render, top=top,
                                   checkpoint=checkpoint)
     reporters = Reporters(None if quiet else ProgressBar(), JsonLinesLog(log_path) if log_path else None)
     try:
@@ -154,6 +181,18 @@ def _export(result, formats) -> None:
             result.files.append(export_preset_file(path).path)
 
 
+def _notes_table(notes: list, result) -> None:
+    """One line per note of an instrument match: the note, its velocity, its file, how close, how loud."""
+    echo = click.echo
+    agg = (result.preset.match or {}).get("aggregate", "mean")
+    echo(f"{len(notes)} notes, one preset (fitness: the {agg} of the notes' plus their relative level; the preset plays "
+         f"{notes[0]['note'] if len(notes) == 1 else 'each at its pitch'}; its file is written for the middle note):")
+    width = max(len(n["target"]) for n in notes)
+    for n in notes:
+        echo(f"  {n['note']:>4} v{n['velocity']:<3} {n['target']:<{width}}  {n['verdict']:<14} judged {n['lsd_db']:5.1f} dB, "
+             f"level {n['level_db']:+.1f} dB")
+
+
 def _summary(result) -> None:
     echo = click.echo
     comps = ", ".join(f"{k} {v:.4g}" for k, v in result.components.items())
@@ -168,7 +207,10 @@ def _summary(result) -> None:
         echo(f"level: output gain {gain_db:+.1f} dB in the preset plays it at the target's loudness"
              + ({"dx7": "; a .syx cannot carry it: raise Dexed's output by as much",
                  "vital": "; the .vital plays at the voice's own level: raise Vital's output by as much"}.get(result.synth, "")))
-    pitch = result.pitch_advice()
+    notes = (result.preset.match or {}).get("notes") if result.preset is not None else None
+    if notes:
+        _notes_table(notes, result)
+    pitch = "" if notes else result.pitch_advice()
     if pitch:
         echo(pitch)
     if result.synth == "dx7":

@@ -21,6 +21,7 @@ from ..params import ParamSpace
 _REGISTRY: dict[str, type[Synth]] = {}
 #: MIDI velocity of a note when none is given (a firm, not full, strike).
 DEFAULT_VELOCITY = 100
+_VOICE_SPACES: dict[tuple, ParamSpace] = {}
 
 
 def register(cls: type[Synth]) -> type[Synth]:
@@ -50,6 +51,11 @@ class Synth:
     in_auto: ClassVar[bool] = True
     #: Evaluations of a match with this synth alone when none are given (``None``: the match default).
     default_budget: ClassVar[int | None] = None
+    #: How the sound changes across the keyboard and with velocity (key tracking of envelope times and level,
+    #: velocity to level and brightness ...): parameters whose defaults are neutral (a voice renders as if they
+    #: were absent). A one-note match does not search them (one note cannot tell them apart); an instrument match,
+    #: on several notes, does. Presets store them only when they hold them (see :class:`gascar.preset.Preset`).
+    keyboard: ClassVar[ParamSpace] = ParamSpace([])
 
     @property
     def n_genes(self) -> int:
@@ -57,9 +63,34 @@ class Synth:
         return self.params.n_genes
 
     @property
+    def voice_params(self) -> ParamSpace:
+        """Every parameter a voice of this synth has: :attr:`params`, then :attr:`keyboard`."""
+        if not len(self.keyboard):
+            return self.params
+        key = (type(self), id(self.params), id(self.keyboard))
+        space = _VOICE_SPACES.get(key)
+        if space is None:
+            space = _VOICE_SPACES[key] = self.params + self.keyboard
+        return space
+
+    @property
     def bounds(self) -> dict[str, tuple[float, float]]:
         """Every parameter's physical range ``(low, high)``; renders clip values given directly to it."""
-        return {spec.name: (spec.low, spec.high) for spec in self.params}
+        return {spec.name: (spec.low, spec.high) for spec in self.voice_params}
+
+    def responds_to(self, physical: Mapping[str, float | np.ndarray]) -> bool:
+        """Whether a voice with these physical values (its keyboard parameters may be left out) changes with velocity.
+
+        A synth that always does (:attr:`responds_to_velocity`), or one whose
+        keyboard parameters named ``velocity_*`` are away from their neutral defaults.
+        """
+        if self.responds_to_velocity:
+            return True
+        for spec in self.keyboard:
+            if spec.name.startswith("velocity_") and spec.name in physical:
+                if np.any(np.asarray(physical[spec.name], dtype=np.float64) != spec.default_value()):
+                    return True
+        return False
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} v{self.version}, {self.n_genes} genes>"
@@ -149,7 +180,8 @@ class Synth:
         ----------
         physical
             Every parameter name mapped to a scalar or an ``(n_individuals,)``
-            array (bin indices for choices).
+            array (bin indices for choices); :attr:`keyboard` parameters may
+            be left out (their neutral defaults).
         f0_hz, n_samples, sample_rate, hold_s, velocity
             As in :meth:`render`.
 
@@ -161,6 +193,8 @@ class Synth:
         if missing:
             raise SynthError(f"synth {self.name!r}: missing parameters {', '.join(missing)}")
         cols = {k: np.atleast_1d(np.asarray(physical[k], dtype=np.float64)) for k in self.params.names}
+        for spec in self.keyboard:  # left out: neutral, so a voice without them renders as before they existed
+            cols[spec.name] = np.atleast_1d(np.asarray(physical.get(spec.name, spec.default_value()), dtype=np.float64))
         n = max([len(c) for c in cols.values()] + [np.size(f0_hz), np.size(hold_s) if hold_s is not None else 1,
                                                     np.size(velocity) if velocity is not None else 1])
         cols = {k: np.broadcast_to(c, (n,)) for k, c in cols.items()}
