@@ -61,6 +61,18 @@ def bench_closeness_command(presets_dir, real_dir, out_dir) -> None:
     _emit(out_dir, "bench-closeness", "What the judged distance means (`gascar bench closeness`)", format_table(rows))
 
 
+@bench_group.command("playback")
+@click.option("--synth", "synths", multiple=True, help="Synth(s) to measure (default: all).")
+@click.option("--repeats", default=3, show_default=True, type=click.IntRange(1, 100))
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), help="Also write the table to this folder.")
+def bench_playback_command(synths, repeats, out_dir) -> None:
+    """Seconds per synth, on one CPU: SFZ export with the defaults, and a 30 s 4-voice MIDI phrase at 44.1 kHz."""
+    from ..bench.playback import bench_playback, format_table
+
+    rows = bench_playback(synths=list(synths) or None, repeats=repeats)
+    _emit(out_dir, "bench-playback", "SFZ export and MIDI playback speed (`gascar bench playback`)", format_table(rows))
+
+
 @bench_group.command("fitness")
 @click.option("--synth", "synths", multiple=True, help="Synth(s) to measure (default: all).")
 @click.option("--jobs", "n_jobs_list", multiple=True, type=click.IntRange(1, 256), help="Job counts (default: 1 and 2).")
@@ -233,9 +245,10 @@ def bench_basin_command(synths, per_synth, sigmas, seeds, budget, target_seed, j
 @click.pass_context
 def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, target_seed, real_dir, real_synth, real_budgets, jobs,
                       quick, out_dir) -> None:
-    """Every benchmark, in order: render, start-up, fitness, batch, match, defaults, basin, closeness."""
+    """Every benchmark, in order: render, playback, start-up, fitness, batch, match, defaults, basin, closeness."""
     repeats = 3 if quick else 5
     ctx.invoke(bench_render_command, synths=(), voices=256, repeats=repeats, out_dir=out_dir)
+    ctx.invoke(bench_playback_command, synths=(), repeats=3, out_dir=out_dir)
     ctx.invoke(bench_startup_command, repeats=repeats, out_dir=out_dir)
     ctx.invoke(bench_fitness_command, synths=(), n_jobs_list=(), repeats=repeats, out_dir=out_dir)
     ctx.invoke(bench_batch_command, out_dir=out_dir, quick=quick)

@@ -25,16 +25,20 @@ How the keyboard is sampled, and why
         that ignores velocity gets one layer and ``amp_veltrack=0``: every
         velocity then sounds as the synth does, the same.
     Held notes, loops and the release
-        Each sample is the note held for its whole render. Where the sound
-        settles to a steady level (an organ, a pad) a loop of 0.5-1.5 s is
-        chosen in the steady part, its start placed where the waveform best
-        matches the loop's end, and a 100 ms crossfade is rendered into the
-        sample so the loop is seamless in every player
-        (``loop_mode=loop_continuous``). Sounds that die away (plucks,
-        bells, drums) play to their end, trimmed 70 dB below their peak.
-        Note-off starts ``ampeg_release``, measured per sample by rendering
-        the same note with a note-off and comparing it with the held one, so
-        it holds for every synth whatever its parameters are called. sfizz's
+        Each sample is the note held for its whole render: 3.5 s first,
+        and the full ``max_length_s`` (8 s) for notes that had neither
+        settled nor died away by then (renders are what an export costs,
+        and the slow synths' whole budget). Where the sound settles to a
+        steady level (an organ, a pad) a loop of up to 3 s is chosen in the
+        steady part, its start placed where the waveform, and the level
+        contour around it, best match the loop's end, and a 100 ms
+        crossfade is rendered into the sample so the loop is seamless in
+        every player (``loop_mode=loop_continuous``). Sounds that die away
+        (plucks, bells, drums) play to their end, trimmed 70 dB below their
+        peak. Note-off starts ``ampeg_release``, measured per sample by
+        rendering the same note with a note-off and comparing it with the
+        held one, so it holds for every synth whatever its parameters are
+        called. sfizz's
         release falls 78.2 dB (``e**-9``) in ``ampeg_release`` seconds, so
         a measured T60 is written as ``T60 * 78.2 / 60``. A sound that
         ignores note-off is written ``loop_mode=one_shot``, or, if it
@@ -89,7 +93,10 @@ SUSTAIN_FLOOR_DB = 40.0
 #: Margin (dB) around the level's swing that marks where its steady part starts.
 STEADY_DB = 1.0
 #: Shortest and longest loop (s).
-MIN_LOOP_S, MAX_LOOP_S = 0.5, 4.0
+MIN_LOOP_S, MAX_LOOP_S = 0.5, 3.0
+#: Held notes are first rendered this long (s); those that neither settled with room for a loop of
+#: GOOD_LOOP_S nor died away are rendered again for the full length.
+SHORT_RENDER_S, GOOD_LOOP_S = 3.5, 2.5
 #: Loop-point score lost per dB of level-contour mismatch (the waveform match scores -1 .. 1).
 LEVEL_WEIGHT = 0.2
 #: Loop crossfade rendered into the sample (s).
@@ -496,6 +503,58 @@ def _rms(x: np.ndarray, sample_rate: int) -> float:
     return float(np.sqrt(np.mean(np.square(head, dtype=np.float64)))) if head.size else 0.0
 
 
+def shape_sample(x: np.ndarray, sample_rate: int) -> tuple[tuple[int, int] | None, np.ndarray, bool]:
+    """The sample cut from a held render: its loop (or None), its audio, and whether the render was long enough.
+
+    A render is long enough when the sound settled with room for a loop of
+    :data:`GOOD_LOOP_S`, or died away before the render's end.
+    """
+    start = steady_start(x, sample_rate)
+    loop = find_loop(x, sample_rate, start) if start is not None else None
+    if loop is not None:
+        return loop, crossfade_loop(x, *loop, sample_rate), loop[1] - start >= GOOD_LOOP_S * sample_rate
+    data = trim_decay(x, sample_rate)
+    return None, data, data.size < x.size - 2 * round(HOP_S * sample_rate)
+
+
+def _releases(synth: Synth, physical: Mapping, zones: list[Zone], layers: list[Layer], held: list[np.ndarray],
+              center: int, sample_rate: int) -> list[float | None]:
+    """The release T60 of every (zone, layer) note, measured by :func:`release_t60`.
+
+    Each note is released just after its attack (within 1 dB of its
+    loudest). The zone of the preset's own note is measured first with
+    :data:`RELEASE_PROBE_S` after the note-off; the others get twice its
+    release and 0.3 s more (at least 0.5 s), enough for their -30 dB time
+    or their slope.
+    """
+    sr = sample_rate
+    hop = round(HOP_S * sr)
+    n_layers = len(layers)
+    keys = np.array([z.keycenter for z in zones for _ in layers])
+    vels = np.array([la.velocity for _ in zones for la in layers])
+    hold = np.empty(len(held))
+    for i, x in enumerate(held):
+        env = frame_db(x[: round(SHORT_RENDER_S * sr)], sr)
+        attack_end = int(np.argmax(env >= env.max() - 1.0)) * hop / sr
+        hold[i] = min(max(0.05, attack_end + 0.05), max(0.05, x.size / sr - 0.5))
+    zc = min(range(len(zones)), key=lambda j: abs(zones[j].keycenter - center))
+    first = np.arange(zc * n_layers, (zc + 1) * n_layers)
+    rest = np.array([i for i in range(len(held)) if i // n_layers != zc], dtype=int)
+    t60 = [None] * len(held)
+
+    def probe(idx: np.ndarray, tail_s: float) -> None:
+        n = round((hold[idx].max() + tail_s) * sr)
+        for i, r in zip(idx, _render(synth, physical, keys[idx], vels[idx], n, sr, hold_s=hold[idx])):
+            t60[i] = release_t60(held[i], r, float(hold[i]), sr)
+
+    probe(first, RELEASE_PROBE_S)
+    if rest.size:
+        measured = [t60[i] for i in first]
+        longest = RELEASE_PROBE_S if any(t is None for t in measured) else max(measured)
+        probe(rest, float(np.clip(2.0 * longest + 0.3, 0.5, RELEASE_PROBE_S)))
+    return t60
+
+
 def plan(preset: Preset, options: SfzOptions) -> tuple[int, int, int, list[Zone], list[Layer]]:
     """The preset's note, the key range, the zones and the velocity layers :func:`export_sfz` renders."""
     synth = get_synth(preset.synth)
@@ -542,21 +601,21 @@ def export_sfz(preset: Preset, folder: str | os.PathLike, *, options: SfzOptions
     sr = options.sample_rate
     center, low, high, zones, layers = plan(preset, options)
 
-    # Every (zone, layer) held for the whole render; layered synths also at velocity 1, the softest layer's floor.
+    # Every (zone, layer) held for a short render; those still changing at its end again for the full length.
     keys = np.array([z.keycenter for z in zones for _ in layers])
     vels = np.array([la.velocity for _ in zones for la in layers])
-    n_len = round(options.max_length_s * sr)
-    held = _render(synth, physical, keys, vels, n_len, sr)
+    short_n, full_n = round(min(options.max_length_s, SHORT_RENDER_S) * sr), round(options.max_length_s * sr)
+    held = list(_render(synth, physical, keys, vels, short_n, sr))
+    shaped = [shape_sample(x, sr) for x in held]
+    redo = np.array([i for i, sh in enumerate(shaped) if not sh[2]], dtype=int) if full_n > short_n else []
+    if len(redo):
+        for i, x in zip(redo, _render(synth, physical, keys[redo], vels[redo], full_n, sr)):
+            held[i], shaped[i] = x, shape_sample(x, sr)
     floor_rms = None
-    if len(layers) > 1:
+    if len(layers) > 1:  # the softest layer fades to the level of velocity 1
         soft = _render(synth, physical, np.array([z.keycenter for z in zones]), np.ones(len(zones)), sr, sr)
-        floor_rms = [_rms(s, sr) for s in soft]
-
-    # The release: the same notes released just after their loudest moment.
-    hop = round(HOP_S * sr)
-    peaks = np.array([int(np.argmax(frame_db(h, sr))) for h in held]) * hop / sr
-    hold = np.clip(peaks + 0.05, 0.05, max(0.05, options.max_length_s - 0.5))
-    released = _render(synth, physical, keys, vels, round((hold.max() + RELEASE_PROBE_S) * sr), sr, hold_s=hold)
+        floor_rms = [_rms(x, sr) for x in soft]
+    t60s = _releases(synth, physical, zones, layers, held, center, sr)
 
     tmp = dest.parent / f".{dest.name}.{secrets.token_hex(4)}.part"
     regions: list[SfzRegion] = []
@@ -564,10 +623,8 @@ def export_sfz(preset: Preset, folder: str | os.PathLike, *, options: SfzOptions
         (tmp / "samples").mkdir(parents=True)
         for i, (zone, layer) in enumerate((z, la) for z in zones for la in layers):
             x = held[i]
-            start = steady_start(x, sr)
-            loop = find_loop(x, sr, start) if start is not None else None
-            data = crossfade_loop(x, *loop, sr) if loop is not None else trim_decay(x, sr)
-            t60 = release_t60(x, released[i], float(hold[i]), sr)
+            loop, data, _ = shaped[i]
+            t60 = t60s[i]
             velcurve: tuple[tuple[int, float], ...] = ()
             if len(layers) > 1:
                 j = layers.index(layer)
