@@ -74,7 +74,7 @@ def play_notes(preset: Preset, notes: Sequence[NoteLike], *, sample_rate: int = 
     Parameters
     ----------
     preset
-        Any preset; its own render settings (pitch, length) are not used.
+        Any preset; of its render settings only the output gain (``gain_db``) applies.
     notes
         Each with ``start_s``, ``end_s`` (note-off), ``f0_hz`` and ``velocity`` (1 .. 127).
     sample_rate
@@ -137,4 +137,6 @@ def play_notes(preset: Preset, notes: Sequence[NoteLike], *, sample_rate: int = 
     for s, v in zip(starts, voice_of):
         y = renders[v]
         mix[s: s + y.size] += y
+    if preset.render.gain_db:
+        mix *= np.float32(preset.render.gain)
     return mix

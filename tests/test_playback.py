@@ -217,3 +217,10 @@ def test_the_playback_benchmarks_phrase_and_table():
     row = {"name": "fm", "sfz_s": 0.61, "sfz_max_s": 0.7, "regions": 17, "midi_s": 0.16, "midi_max_s": 0.2, "notes": len(notes),
            "repeats": 5}
     assert "| fm | 0.61 [0.70] | 0.16 [0.20] |" in format_table([row])
+
+
+def test_the_presets_output_gain_applies_to_the_mix():
+    preset = Preset.load(PRESETS / "fm-organ.json")
+    notes = [Note(0.0, 0.4, 60, 100)]
+    plain = play_notes(preset, notes, sample_rate=SR)
+    assert np.allclose(play_notes(preset.with_render(gain_db=-12.0), notes, sample_rate=SR), plain * 10 ** (-12 / 20), atol=1e-6)

@@ -43,6 +43,11 @@ How the keyboard is sampled, and why
         a measured T60 is written as ``T60 * 78.2 / 60``. A sound that
         ignores note-off is written ``loop_mode=one_shot``, or, if it
         sustains, with the longest release SFZ allows (100 s).
+    Level
+        The samples carry the preset's output gain (``render.gain_db``, the
+        level a match sets for its target's loudness) unless that would
+        take the loudest sample past -1 dBFS; the .sfz's header then says
+        how much louder to play it.
     44,100 Hz, 24-bit mono WAV by default, in ``samples/`` beside the .sfz.
 """
 
@@ -115,6 +120,8 @@ AUDIBLE_DB = 60.0
 FALLBACK_T60_S = 0.1
 #: The longest ampeg_release SFZ defines (s).
 MAX_RELEASE_S = 100.0
+#: The loudest sample a preset's output gain may lead to (dBFS).
+SAMPLE_PEAK_DB = -1.0
 
 _NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
@@ -616,6 +623,8 @@ def export_sfz(preset: Preset, folder: str | os.PathLike, *, options: SfzOptions
         soft = _render(synth, physical, np.array([z.keycenter for z in zones]), np.ones(len(zones)), sr, sr)
         floor_rms = [_rms(x, sr) for x in soft]
     t60s = _releases(synth, physical, zones, layers, held, center, sr)
+    gain_db = sample_gain_db(preset.render.gain_db, max(float(np.max(np.abs(sh[1]))) for sh in shaped))
+    shaped = [(loop, data * np.float32(10 ** (gain_db / 20)), ok) for loop, data, ok in shaped]
 
     tmp = dest.parent / f".{dest.name}.{secrets.token_hex(4)}.part"
     regions: list[SfzRegion] = []
@@ -632,11 +641,11 @@ def export_sfz(preset: Preset, folder: str | os.PathLike, *, options: SfzOptions
                 gain = min(1.0, below / max(_rms(x, sr), 1e-12))
                 velcurve = ((layer.lovel, gain), (layer.hivel, 1.0))
             rel = f"samples/{stem}-{zone.keycenter:03d}-v{layer.velocity:03d}.wav"
-            write_audio(tmp / rel, data * np.float32(preset.render.gain), sr, subtype=options.subtype)  # the preset's level
+            write_audio(tmp / rel, data, sr, subtype=options.subtype)
             regions.append(SfzRegion(zone, layer, rel, int(data.size), loop, t60, velcurve))
         sfz_path = tmp / f"{stem}.sfz"
         sfz_path.write_text(sfz_text(preset, regions, layers, center=center, low=low, high=high, options=options,
-                                     source=source), encoding="utf-8")
+                                     source=source, gain_db=gain_db), encoding="utf-8")
         _replace_folder(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -644,8 +653,23 @@ def export_sfz(preset: Preset, folder: str | os.PathLike, *, options: SfzOptions
     return SfzInstrument(dest / f"{stem}.sfz", regions, low, high, time.perf_counter() - t0)
 
 
+def sample_gain_db(preset_gain_db: float, peak: float) -> float:
+    """The part of a preset's output gain the samples take: all of it, unless a boost would take the loudest past -1 dBFS.
+
+    Parameters
+    ----------
+    preset_gain_db
+        ``preset.render.gain_db`` (a match's level to its target's loudness).
+    peak
+        Largest absolute sample value of all the samples before any gain.
+    """
+    if peak <= 0.0 or preset_gain_db <= 0.0:
+        return preset_gain_db
+    return min(preset_gain_db, max(0.0, SAMPLE_PEAK_DB - 20 * math.log10(peak)))
+
+
 def sfz_text(preset: Preset, regions: list[SfzRegion], layers: list[Layer], *, center: int, low: int, high: int,
-             options: SfzOptions, source: str | None) -> str:
+             options: SfzOptions, source: str | None, gain_db: float = 0.0) -> str:
     """The .sfz file: a header comment naming the source preset and how it was sampled, then the regions."""
     synth = get_synth(preset.synth)
     title = preset.name or (Path(source).name if source else "preset")
@@ -675,6 +699,7 @@ def sfz_text(preset: Preset, regions: list[SfzRegion], layers: list[Layer], *, c
         "sustained sounds loop (crossfade rendered in), decaying ones play to their end.",
         "// Release: note-off starts ampeg_release, measured from the synth's own release "
         f"(written as T60 x {SFIZZ_RELEASE_DB / 60:.3f}: sfizz's release falls {SFIZZ_RELEASE_DB:.1f} dB in ampeg_release seconds).",
+        *_level_comment(preset.render.gain_db, gain_db),
         f"// Made with GASCAR {__version__}.",
         "",
         "<control>",
@@ -688,6 +713,15 @@ def sfz_text(preset: Preset, regions: list[SfzRegion], layers: list[Layer], *, c
         lines.append(f"<group> lovel={layer.lovel} hivel={layer.hivel}" if len(layers) > 1 else "<group>")
         lines += [f"<region> {g.opcodes()}" for g in regions if g.layer == layer]
     return "\n".join(lines) + "\n"
+
+
+def _level_comment(preset_gain_db: float, gain_db: float) -> list[str]:
+    if preset_gain_db == 0.0 and gain_db == 0.0:
+        return []
+    if abs(preset_gain_db - gain_db) < 0.05:
+        return [f"// Level: the samples carry the preset's output gain ({preset_gain_db:+.1f} dB, its target's loudness)."]
+    return [f"// Level: the samples carry {gain_db:+.1f} dB of the preset's {preset_gain_db:+.1f} dB output gain (more would "
+            f"pass -1 dBFS); raise the player's volume by {preset_gain_db - gain_db:.1f} dB for its target's loudness."]
 
 
 def _is_export(folder: Path) -> bool:
