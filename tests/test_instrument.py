@@ -158,14 +158,16 @@ def test_instrument_fitness_aggregates_each_notes_one_note_fitness(instrument, h
     synth = get_synth("additive")
     obj = InstrumentObjective(instrument, synth, aggregate=how)
     g = np.random.default_rng(1).random((5, obj.n_genes))
-    per_note = obj.note_fitness(g)
     k = synth.n_genes
     nv = obj.n_voice_genes
+    g[:, k:nv] = synth.keyboard.default_genome()  # neutral keyboard: every note is the one-note render
+    per_note = obj.note_fitness(g)
     for i, t in enumerate(instrument.notes):
         single = Objective(t, synth)
         sg = np.concatenate([g[:, :k], g[:, nv : nv + 2], g[:, nv + 2 + i : nv + 3 + i]], axis=1)
-        if len(synth.keyboard) == 0 or instrument.velocities[i] == 100:  # neutral keyboard: the one-note render
-            assert np.allclose(per_note[i], single(sg), rtol=1e-6, atol=1e-9)
+        assert np.allclose(per_note[i], single(sg), rtol=1e-6, atol=1e-9)
+    g[:, k:nv] = np.random.default_rng(2).random((5, nv - k))  # and the aggregate holds whatever the keyboard
+    per_note = obj.note_fitness(g)
     comps = obj.components(g)
     expected = aggregate(per_note, how) + LEVEL_WEIGHT * comps["level"]
     assert np.allclose(obj(g), expected) and np.allclose(comps["total"], expected)

@@ -16,8 +16,8 @@ How the keyboard is sampled, and why
         tracking (filter key tracking, inharmonicity, envelope scaling)
         is captured at every third key.
     Velocity layers
-        Only for synths that respond to velocity
-        (:attr:`~gascar.synths.base.Synth.responds_to_velocity`): layer
+        Only for presets that respond to velocity (a synth that always does,
+        or keyboard parameters that make it, :meth:`~gascar.synths.base.Synth.responds_to`): layer
         ``k`` of ``n`` is rendered at velocity ``round(127 k / n)`` and
         plays the velocities above the layer below; within a layer
         ``amp_velcurve`` ramps the level from the softer layer's loudness
@@ -240,9 +240,10 @@ class Layer:
     velocity: int
 
 
-def velocity_layers(synth: Synth, n_layers: int, preset_velocity: int) -> list[Layer]:
-    """The velocity layers of a synth: one unless it responds to velocity."""
-    if not synth.responds_to_velocity or n_layers == 1:
+def velocity_layers(synth: Synth, n_layers: int, preset_velocity: int, physical: Mapping | None = None) -> list[Layer]:
+    """The velocity layers of a synth (playing ``physical``, a preset's values): one unless it responds to velocity."""
+    responds = synth.responds_to(physical) if physical is not None else synth.responds_to_velocity
+    if not responds or n_layers == 1:
         return [Layer(1, 127, preset_velocity)]
     tops = [round(127 * k / n_layers) for k in range(1, n_layers + 1)]
     bottoms = [1] + [t + 1 for t in tops[:-1]]
@@ -568,7 +569,7 @@ def plan(preset: Preset, options: SfzOptions) -> tuple[int, int, int, list[Zone]
     center = hz_to_key(preset.render.f0_hz)
     low, high = options.key_range(center)
     return center, low, high, key_zones(center, low, high, options.step), velocity_layers(
-        synth, options.velocity_layers, preset.render.velocity)
+        synth, options.velocity_layers, preset.render.velocity, preset.physical())
 
 
 def export_sfz(preset: Preset, folder: str | os.PathLike, *, options: SfzOptions | None = None,
@@ -671,7 +672,6 @@ def sample_gain_db(preset_gain_db: float, peak: float) -> float:
 def sfz_text(preset: Preset, regions: list[SfzRegion], layers: list[Layer], *, center: int, low: int, high: int,
              options: SfzOptions, source: str | None, gain_db: float = 0.0) -> str:
     """The .sfz file: a header comment naming the source preset and how it was sampled, then the regions."""
-    synth = get_synth(preset.synth)
     title = preset.name or (Path(source).name if source else "preset")
     r = preset.render
     lines = [f"{MARKER} of {title}"]
@@ -690,7 +690,7 @@ def sfz_text(preset: Preset, regions: list[SfzRegion], layers: list[Layer], *, c
     if len(layers) > 1:
         lines.append(f"// Velocity: {len(layers)} layers rendered at velocities "
                      f"{', '.join(str(la.velocity) for la in layers)}; amp_velcurve ramps the level between them.")
-    elif synth.responds_to_velocity:
+    elif preset.responds_to_velocity:
         lines.append(f"// Velocity: one layer rendered at velocity {layers[0].velocity}; every velocity plays it (amp_veltrack=0).")
     else:
         lines.append("// Velocity: this synth does not respond to velocity, so neither does the instrument (amp_veltrack=0).")
