@@ -441,6 +441,8 @@ def render_voices(voices: np.ndarray, notes: np.ndarray, velocities: np.ndarray,
     out = np.zeros((len(voices), n_samples), dtype=np.float32)
     # A hair over n_samples: the engine rounds duration * rate after a float32 cast.
     duration_s = (n_samples + 0.25) / sample_rate
+    # A note-off after the render's end changes nothing; capped, it cannot overflow the engine's sample count.
+    hold_s = np.minimum(np.asarray(hold_s, dtype=np.float64), duration_s + 1.0)
     switches = b"\x3f"  # every operator on (byte 156 of the engine's voice)
     for i, voice in enumerate(voices):
         eng.load_sysex(voice.tobytes() + switches)
