@@ -306,3 +306,23 @@ def test_one_note_matches_are_unchanged_by_instruments(tone_wav):
         obj = Objective(load_target(tone_wav), synth)
         assert obj.space.names[: synth.n_genes] == synth.params.names
         assert not any(n in obj.space for n in synth.keyboard.names)
+
+
+# -- the generalisation benchmark (gascar bench instrument) ---------------------------------------------------------
+
+
+def test_bench_instrument_holds_out_the_inner_notes_and_judges_both_matches(tmp_path):
+    from gascar.bench.instrument import bench_instrument, split_notes
+
+    notes = (("C3", 100), ("E3", 100), ("C4", 100), ("C4", 50), ("E4", 100), ("C5", 100))
+    write_notes(tmp_path / "insts" / "tone", notes, duration_s=0.3)
+    matched, held_out, middle = split_notes(tmp_path / "insts" / "tone")
+    assert [p.name for p in matched] == ["tone_C3_v100.wav", "tone_C4_v50.wav", "tone_C4_v100.wav", "tone_C5_v100.wav"]
+    assert [p.name for p in held_out] == ["tone_E3_v100.wav", "tone_E4_v100.wav"] and middle.name == "tone_C4_v100.wav"
+    records = bench_instrument(tmp_path / "out", tmp_path / "insts", synth="additive", budget=24, n_jobs=1, progress=False)
+    assert [r["method"] for r in records] == ["instrument", "middle note"]
+    assert all(set(r["held_out"]) == {"tone_E3_v100.wav", "tone_E4_v100.wav"} and r["evaluations"] == 24 for r in records)
+    assert all(np.isfinite(v) for r in records for v in [*r["held_out"].values(), *r["matched"].values()])
+    assert "closer on the held-out notes for" in (tmp_path / "out" / "bench-instrument.md").read_text(encoding="utf-8")
+    again = bench_instrument(tmp_path / "out", tmp_path / "insts", synth="additive", budget=24, n_jobs=1, progress=False)
+    assert again == records  # resumed from the runs file, nothing re-run

@@ -239,6 +239,31 @@ def bench_basin_command(synths, per_synth, sigmas, seeds, budget, target_seed, j
     click.echo((out_dir / "bench-basin.md").read_text(encoding="utf-8"))  # written with the machine line
 
 
+@bench_group.command("instrument")
+@click.argument("instruments_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--synth", default="auto", show_default=True, help="Synth of both matches.")
+@click.option("--budget", default=3000, show_default=True, type=click.IntRange(10, 10**7), help="Evaluations of each match.")
+@click.option("--seeds", default=1, show_default=True, type=click.IntRange(1, 100), help="Seeds per instrument and method.")
+@click.option("--only", "names", multiple=True, help="Only this instrument folder (repeat).")
+@click.option("--jobs", type=click.IntRange(1, 256), help="Workers of each match (default: all cores).")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True,
+              help="Folder for instrument-runs.jsonl and the table (reused to resume).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def bench_instrument_command(instruments_dir, synth, budget, seeds, names, jobs, out_dir, quiet) -> None:
+    """Instrument matches judged on notes they never heard, against a match of the middle note alone.
+
+    INSTRUMENTS_DIR holds a folder per instrument (notes named like
+    cello_C3_v100.wav). The lowest, middle and highest notes (and softer
+    layers) are matched; the others are held out. Resumes from
+    OUTPUT/instrument-runs.jsonl when interrupted.
+    """
+    from ..bench.instrument import bench_instrument
+
+    bench_instrument(out_dir, instruments_dir, synth=synth, budget=budget, seeds=seeds, names=list(names) or None,
+                     n_jobs=jobs, progress=not quiet)
+    click.echo((out_dir / "bench-instrument.md").read_text(encoding="utf-8"))  # written with the machine line
+
+
 @bench_group.command("all")
 @match_options
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True)
