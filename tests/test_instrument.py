@@ -326,3 +326,51 @@ def test_bench_instrument_holds_out_the_inner_notes_and_judges_both_matches(tmp_
     assert "closer on the held-out notes for" in (tmp_path / "out" / "bench-instrument.md").read_text(encoding="utf-8")
     again = bench_instrument(tmp_path / "out", tmp_path / "insts", synth="additive", budget=24, n_jobs=1, progress=False)
     assert again == records  # resumed from the runs file, nothing re-run
+
+
+# -- a batch of instruments (gascar batch --instruments) -------------------------------------------------------------
+
+
+def test_batch_of_instruments_matches_a_folder_per_instrument_and_reruns_nothing(tmp_path):
+    root = tmp_path / "insts"
+    write_notes(root / "tone", (("C3", 100), ("C4", 100)), duration_s=0.3)
+    write_notes(root / "bell", (("G3", 100), ("G4", 60), ("G4", 100)), duration_s=0.3, name="bell")
+    write_notes(root / "lonely", (("C4", 100),), duration_s=0.3)  # one note: no instrument, a failed row
+    write_notes(root, (("C4", 100),), duration_s=0.3, name="loose")  # a file beside the folders: ignored
+    out = tmp_path / "out"
+    args = ["batch", "--instruments", str(root), "-o", str(out), "--synth", "additive", "--budget", "24", "--seed", "3",
+            "-j", "1", "-q", "--aggregate", "max"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 1, res.output  # lonely failed
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    rows = {r["target"]: r for r in summary["targets"]}
+    assert [r["target"] for r in summary["targets"]] == ["bell", "lonely", "tone"] and summary["ignored_files"] == 1
+    assert rows["lonely"]["status"] == "failed" and "at least two notes" in rows["lonely"]["error"]
+    for name, n in (("bell", 3), ("tone", 2)):
+        assert rows[name]["status"] == "ok" and len(rows[name]["notes"]) == n
+        preset = Preset.load(out / f"{name}.preset.json")
+        assert preset.match["aggregate"] == "max" and len(preset.match["notes"]) == n
+        assert (out / f"{name}.render.wav").is_file() and (out / f"{name}.target.wav").is_file()
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 1
+    rows = {r["target"]: r for r in json.loads((out / "summary.json").read_text(encoding="utf-8"))["targets"]}
+    assert rows["bell"]["reused"] and rows["tone"]["reused"]  # finished instruments are not matched again
+    bad = CliRunner().invoke(cli, ["batch", str(root), "-o", str(tmp_path / "o2"), "--aggregate", "max"])
+    assert bad.exit_code == 2 and "--instruments" in bad.output
+
+
+def test_sfz_export_of_an_instrument_samples_every_matched_note():
+    from gascar.export.sfz import SfzOptions, key_zones, plan
+
+    synth, physical = _additive_voice()
+    notes = [{"target": f"tone_{n}_v100.wav", "f0_hz": note_to_hz(n), "velocity": 100} for n in ("C1", "G2", "C4", "F#6")]
+    preset = Preset("additive", synth.params.values_to_json(physical), match={"target": "tone", "notes": notes})
+    preset = preset.with_render(f0_hz=note_to_hz("C4"))
+    center, low, high, zones, _ = plan(preset, SfzOptions())
+    assert center == 60 and (low, high) == (24, 90)  # beyond the default two octaves, out to C1 and F#6
+    assert {24, 43, 60, 90} <= {z.keycenter for z in zones}
+    assert [k for z in zones for k in range(z.lokey, z.hikey + 1)] == list(range(low, high + 1))
+    center, low, high, zones, _ = plan(preset, SfzOptions(low_key=40, high_key=80))  # a range the user set stays
+    assert (low, high) == (40, 80) and 43 in {z.keycenter for z in zones} and 24 not in {z.keycenter for z in zones}
+    plain = key_zones(60, 36, 84, 3)
+    assert key_zones(60, 36, 84, 3, ()) == plain and all((z.keycenter - 60) % 3 == 0 for z in plain)

@@ -4,7 +4,9 @@ How the keyboard is sampled, and why
     Keys
         By default two octaves either side of the preset's own note (the
         note it was matched at), where a match is trustworthy; ``low_key``
-        and ``high_key`` widen that up to the whole MIDI range.
+        and ``high_key`` widen that up to the whole MIDI range. A preset of
+        an instrument match (several notes) also covers every note it was
+        matched on, and each of those keys is sampled.
     One sample every 3 semitones
         Each sample is rendered at its key's own equal-tempered pitch (A4 =
         440 Hz) and plays the keys within a semitone of it, so a sampler
@@ -58,7 +60,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -205,13 +207,13 @@ class Zone:
     keycenter: int
 
 
-def key_zones(center_key: int, low_key: int, high_key: int, step: int) -> list[Zone]:
+def key_zones(center_key: int, low_key: int, high_key: int, step: int, extra_keys: Sequence[int] = ()) -> list[Zone]:
     """Split ``low_key .. high_key`` among samples every ``step`` semitones.
 
     Sampled keys lie on the grid ``center_key + step * j``, so the preset's
-    own note is one of them. Every key goes to the nearest sampled key (the
-    lower one on a tie), so the zones tile the range without gaps or
-    overlaps.
+    own note is one of them, and at ``extra_keys`` (the notes an instrument
+    was matched on). Every key goes to the nearest sampled key (the lower
+    one on a tie), so the zones tile the range without gaps or overlaps.
 
     Returns
     -------
@@ -222,7 +224,7 @@ def key_zones(center_key: int, low_key: int, high_key: int, step: int) -> list[Z
     for key in range(low_key, high_key + 1):
         j = math.floor((key - center_key) / step)
         below, above = center_key + j * step, center_key + (j + 1) * step
-        options = [k for k in (below, above) if 0 <= k <= 127]
+        options = [k for k in (below, above, *extra_keys) if 0 <= k <= 127]
         nearest = min(options, key=lambda k: (abs(k - key), k))
         if zones and zones[-1].keycenter == nearest:
             zones[-1] = Zone(zones[-1].lokey, key, nearest)
@@ -563,12 +565,28 @@ def _releases(synth: Synth, physical: Mapping, zones: list[Zone], layers: list[L
     return t60
 
 
+def matched_keys(preset: Preset) -> list[int]:
+    """The keys of the notes an instrument match's preset was matched on (``match.notes``), sorted; empty for others."""
+    notes = (preset.match or {}).get("notes") or []
+    keys = set()
+    for n in notes:
+        f0 = n.get("f0_hz") if isinstance(n, Mapping) else None
+        if isinstance(f0, (int, float)) and math.isfinite(f0) and f0 > 0:
+            keys.add(hz_to_key(float(f0)))
+    return sorted(keys)
+
+
 def plan(preset: Preset, options: SfzOptions) -> tuple[int, int, int, list[Zone], list[Layer]]:
     """The preset's note, the key range, the zones and the velocity layers :func:`export_sfz` renders."""
     synth = get_synth(preset.synth)
     center = hz_to_key(preset.render.f0_hz)
     low, high = options.key_range(center)
-    return center, low, high, key_zones(center, low, high, options.step), velocity_layers(
+    matched = matched_keys(preset)
+    if matched:  # an instrument: cover and sample every note it was matched on (within a range the caller set)
+        low = low if options.low_key is not None else min(low, *matched)
+        high = high if options.high_key is not None else max(high, *matched)
+        matched = [k for k in matched if low <= k <= high]
+    return center, low, high, key_zones(center, low, high, options.step, matched), velocity_layers(
         synth, options.velocity_layers, preset.render.velocity, preset.physical())
 
 
@@ -682,6 +700,9 @@ def sfz_text(preset: Preset, regions: list[SfzRegion], layers: list[Layer], *, c
         lines.append(f"// {preset.description}")
     if preset.match and preset.match.get("target"):
         lines.append(f"// Matched to {Path(str(preset.match['target'])).name} by GASCAR's evolutionary search.")
+    matched = [k for k in matched_keys(preset) if low <= k <= high]
+    if matched:
+        lines.append(f"// Matched on the notes {', '.join(key_name(k) for k in matched)}: each is a sampled key.")
     lines += [
         "// Play: load this file in any SFZ player (sfizz, ...); it needs only the samples/ folder beside it.",
         f"// Keys {low}-{high} ({key_name(low)}-{key_name(high)}): {len({g.zone for g in regions})} samples, one every "
