@@ -51,6 +51,12 @@ N_MFCC = 20
 #: Floors of the log spectra (magnitude dB) and the envelope, in dB below the target's peak.
 SPECTRAL_FLOOR_DB = 80.0
 ENVELOPE_FLOOR_DB = 60.0
+#: Lowest frequency of the optimal-transport log-frequency axis: bins below it sit at it.
+TRANSPORT_FMIN_HZ = 20.0
+#: Mass added to every bin before a frame's spectrum is normalised into a distribution, as a
+#: fraction of the reference's loudest frame divided by the bin count: a frame this far (60 dB)
+#: below the loudest becomes half uniform, a silent one wholly uniform (finite, never 0 / 0).
+TRANSPORT_FLOOR = 1e-6
 
 
 def rms_normalize(audio: np.ndarray, reference_rms: float = REFERENCE_RMS) -> np.ndarray:
@@ -268,6 +274,80 @@ def autocorrelation_f0(
     return (np.float32(sample_rate) / lag).astype(np.float32), np.clip(b, 0.0, 1.0).astype(np.float32)
 
 
+def spectral_cdf(spectrum: np.ndarray, floor: float) -> np.ndarray:
+    """Cumulative distribution of each frame's spectrum over frequency.
+
+    Each frame's spectrum (plus ``floor`` in every bin) is normalised to
+    unit mass and summed up along frequency: the cumulative spectrum that
+    one-dimensional optimal transport compares.
+
+    Parameters
+    ----------
+    spectrum : ndarray, shape (..., n_bins)
+        Non-negative (power or magnitude) spectra.
+    floor : float
+        Added to every bin first; keeps silent frames defined (uniform).
+
+    Returns
+    -------
+    ndarray, shape (..., n_bins - 1), float32
+        The cumulative mass up to and including each bin but the last
+        (whose value is always 1).
+    """
+    c = np.cumsum(spectrum + np.float32(floor), axis=-1, dtype=np.float32)
+    return c[..., :-1] / c[..., -1:]
+
+
+def transport_widths(freqs_hz: np.ndarray, axis: str = "log", fmin_hz: float = TRANSPORT_FMIN_HZ) -> np.ndarray:
+    """Distances between consecutive bins on a frequency axis, for :func:`wasserstein_1d`.
+
+    Parameters
+    ----------
+    freqs_hz : ndarray, shape (n_bins,)
+        Increasing bin frequencies.
+    axis : str
+        ``"log"`` (octaves; bins below ``fmin_hz`` sit at ``fmin_hz``) or ``"linear"`` (Hz).
+
+    Returns
+    -------
+    ndarray, shape (n_bins - 1,), float32
+    """
+    f = np.asarray(freqs_hz, dtype=np.float64)
+    if axis == "log":
+        x = np.log2(np.maximum(f, fmin_hz))
+    elif axis == "linear":
+        x = f
+    else:
+        raise ValueError(f"axis must be 'log' or 'linear', got {axis!r}")
+    return np.diff(x).astype(np.float32)
+
+
+def wasserstein_1d(cdf: np.ndarray, reference_cdf: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """1-Wasserstein distance between distributions on one grid, from their cumulative sums.
+
+    On a common grid the optimal transport cost of order 1 is the L1
+    distance between the two cumulative distributions, integrated along
+    the axis: mass that must move far (a partial an octave off) costs more
+    than mass that must move a little (a few cents), in proportion, and the
+    cost says which way is nearer. For one sine it is the frequency error.
+
+    Parameters
+    ----------
+    cdf : ndarray, shape (..., n_bins - 1)
+        From :func:`spectral_cdf`.
+    reference_cdf : ndarray, broadcastable to ``cdf``
+    widths : ndarray, shape (n_bins - 1,)
+        From :func:`transport_widths`: the distance from each bin to the next.
+
+    Returns
+    -------
+    ndarray, shape (...), float32
+        In the unit of ``widths`` (octaves or Hz).
+    """
+    d = np.abs(cdf - reference_cdf)
+    return d @ widths
+
+
 def hann(n: int) -> np.ndarray:
     """Periodic Hann window, float32 ``(n,)``."""
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
@@ -325,7 +405,8 @@ class FeatureExtractor:
         Returns
         -------
         dict of str to ndarray
-            ``mag_<size>`` (n, n_frames, size / 2 + 1) for each STFT size,
+            ``mag_<size>`` (n, n_frames, size / 2 + 1) for each STFT size
+            and for :data:`MAIN_FFT`,
             ``log_mel`` (n, n_frames, n_mels), ``mfcc`` (n, n_frames, n_mfcc),
             ``energy`` (n, n_frames) (frame energy, linear),
             ``centroid`` (n, n_frames) in octaves, and, with an f0,
@@ -339,7 +420,7 @@ class FeatureExtractor:
             out[f"mag_{size}"] = stft_magnitude(x, self.windows[size], STFT_HOPS.get(size, size // 2))
         main = out.get(f"mag_{MAIN_FFT}")
         if main is None:
-            main = stft_magnitude(x, self.windows[MAIN_FFT], MAIN_FFT // 2)
+            main = out[f"mag_{MAIN_FFT}"] = stft_magnitude(x, self.windows[MAIN_FFT], MAIN_FFT // 2)
         power = main * main
         out["mel"] = power @ self.mel_fb
         out["energy"] = power.sum(axis=-1)

@@ -30,11 +30,21 @@ unrelated sounds typically are")
     f0-contour difference (autocorrelation pitch of both sounds, in
     octaves, capped at one), over the target's periodic frames; pitched
     targets only (0 otherwise).
+``sot``
+    Spectral optimal transport: per frame, the 1-Wasserstein distance (in
+    octaves) between the two power spectra, each normalised to unit mass,
+    on a log-frequency axis (Torres, Peeters and Richard 2024); weighted by
+    the target's frame loudness. On a common grid it is the L1 distance
+    between the two cumulative spectra (:func:`gascar.features.wasserstein_1d`),
+    so it costs one cumulative sum per frame. Unlike the components above,
+    it grows in proportion to how far partials are from the target's and
+    says which way is nearer: a sine 10 cents sharp is 10 cents off, not
+    as far as one an octave off.
 
 Scales and default weights are measured, not guessed: see
 :func:`gascar.bench.calibrate.measure_scales` and
 :func:`gascar.bench.calibrate.measure_ranking` (numbers in
-:data:`SCALES`, :data:`DEFAULT_WEIGHTS` and docs/design/fitness.md). To repeat the
+:data:`SCALES`, :data:`DEFAULT_WEIGHTS` and the README). To repeat the
 measurement (about a minute)::
 
     python -c "from gascar.bench.calibrate import measure_scales, measure_ranking as r;
@@ -54,16 +64,25 @@ import numpy as np
 
 from . import validate
 from .errors import FitnessError
-from .features import SPECTRAL_FLOOR_DB, FeatureExtractor, rms_normalize
+from .features import (
+    MAIN_FFT,
+    SPECTRAL_FLOOR_DB,
+    TRANSPORT_FLOOR,
+    FeatureExtractor,
+    rms_normalize,
+    spectral_cdf,
+    transport_widths,
+    wasserstein_1d,
+)
 
 #: Every component, in report order.
-COMPONENTS = ("stft", "mel", "mfcc", "envelope", "centroid", "f0")
+COMPONENTS = ("stft", "mel", "mfcc", "envelope", "centroid", "f0", "sot")
 #: Name and version of the metric, stored in presets' ``match`` block.
 METRIC = "gascar-fitness-1"
 #: Typical raw value of each component between unrelated sounds (the median
 #: over pairs of random renders of every synth and the shared targets, see
 #: :func:`gascar.bench.calibrate.measure_scales`); dividing by it puts every component on one scale.
-SCALES = {"stft": 1.59, "mel": 4.77, "mfcc": 4.92, "envelope": 13.1, "centroid": 1.63, "f0": 0.785}
+SCALES = {"stft": 1.59, "mel": 4.77, "mfcc": 4.92, "envelope": 13.1, "centroid": 1.63, "f0": 0.785, "sot": 2.02}
 #: Default weights (sum 1), chosen with :func:`gascar.bench.calibrate.measure_ranking` (pool: 8
 #: random renders per synth plus the 16 shared targets, 1 s). Of five
 #: candidate weightings this one ranked growing random genome perturbations
@@ -71,7 +90,9 @@ SCALES = {"stft": 1.59, "mel": 4.77, "mfcc": 4.92, "envelope": 13.1, "centroid":
 #: weights and 0.943 for the best single component (stft; mel 0.908,
 #: mfcc 0.903, envelope 0.940, centroid 0.903, f0 0.808). On detuning,
 #: low-pass and attack ladders the total scores 1.000, 0.997 and 1.000.
-DEFAULT_WEIGHTS = {"stft": 0.2, "mel": 0.35, "mfcc": 0.1, "envelope": 0.25, "centroid": 0.05, "f0": 0.05}
+#: ``sot`` is an option (``--weights sot=0.3`` ...), 0 by default: see
+#: docs/bench/experiments/2026-11-30-objective.md for what it was measured to do.
+DEFAULT_WEIGHTS = {"stft": 0.2, "mel": 0.35, "mfcc": 0.1, "envelope": 0.25, "centroid": 0.05, "f0": 0.05, "sot": 0.0}
 #: Fitness of a render whose features are not finite.
 PENALTY = 1.0e3
 #: Rows rendered and compared at once (bounds memory for large batches).
@@ -172,6 +193,11 @@ class Comparator:
         w = np.sqrt(energy / self._energy_ref)
         self._centroid_w = (w / max(float(w.sum()), 1e-12)).astype(np.float32)
         self._ref["centroid"] = feats["centroid"][0]
+        power = feats[f"mag_{MAIN_FFT}"][0] ** 2
+        self._transport_floor = np.float32(max(float(power.sum(axis=-1).max()), 1e-20) * TRANSPORT_FLOOR / power.shape[-1])
+        self._ref["sot"] = spectral_cdf(power, self._transport_floor)
+        self._transport_widths = transport_widths(self.extractor.freqs_hz, "log")
+        self._transport_w = self._centroid_w
         if self.extractor.f0_hz:
             e = feats["f0_energy"][0]
             loud = 10 * np.log10(e / max(float(e.max()), 1e-20) + 1e-12) >= -F0_MIN_DB
@@ -228,6 +254,9 @@ class Comparator:
         if self.extractor.f0_hz:
             diff = np.minimum(np.abs(np.log2(feats["f0_hz"]) - ref["log2_f0"]), 1.0)
             d[:, 5] = diff @ self._f0_w
+        m = feats[f"mag_{MAIN_FFT}"]
+        cdf = spectral_cdf(np.multiply(m, m, out=m), self._transport_floor)  # the magnitudes are not used after this
+        d[:, 6] = wasserstein_1d(cdf, ref["sot"], self._transport_widths) @ self._transport_w
         return d
 
     def total(self, d: np.ndarray) -> np.ndarray:

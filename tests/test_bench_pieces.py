@@ -314,6 +314,32 @@ def test_bench_basin_command_runs_held_out_targets_and_rejects_a_bad_sigma(tmp_p
     assert bad.exit_code == 2 and "--sigma" in bad.output and "Traceback" not in bad.output
 
 
+def test_bench_weights_are_validated_spelt_out_and_kept_apart_from_the_defaults_runs(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from gascar.bench.match import RunSpec, load_runs, make_indomain_targets, run_one
+    from gascar.cli import cli
+
+    monkeypatch.setenv("GASCAR_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "cli"
+    args = ["bench", "basin", "--synth", "additive", "--per-synth", "1", "--sigma", "0.05", "--seeds", "1", "--budget", "20",
+            "--jobs", "1", "-q", "-o", str(out)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    result = CliRunner().invoke(cli, [*args, "--weights", "sot=0.5"])
+    assert result.exit_code == 0, result.output
+    runs = list(load_runs(out / "basin-runs.jsonl").values())
+    assert len(runs) == 2 and "weights" not in runs[0]
+    assert "sot=0.5" in runs[1]["weights"] and "mel=0.35" in runs[1]["weights"] and runs[1]["key"] != runs[0]["key"]
+    bad = CliRunner().invoke(cli, [*args, "--weights", "pitch=1"])
+    assert bad.exit_code == 2 and "unknown fitness components: pitch" in bad.output and "Traceback" not in bad.output
+    # bench match: the objective searched is the weighted one; the record says so.
+    target = make_indomain_targets(tmp_path / "t", ["additive"], 1)[0]
+    plain, weighted = RunSpec("random", target, "additive", 20, 0), RunSpec("random", target, "additive", 20, 0, "sot=1")
+    assert weighted.key == plain.key + "|weights=sot=1"
+    rec = run_one(weighted)
+    assert rec["weights"] == "sot=1" and rec["key"] == weighted.key
+
+
 def test_pivot_marks_the_best_method_of_each_row():
     from gascar.bench.match import format_pivot
 

@@ -12,7 +12,7 @@ import gascar
 from gascar.analysis import target_from_audio
 from gascar.bench.calibrate import perturbations
 from gascar.errors import FitnessError
-from gascar.fitness import COMPONENTS, DEFAULT_WEIGHTS, PENALTY, Comparator, parse_weights
+from gascar.fitness import COMPONENTS, DEFAULT_WEIGHTS, PENALTY, SCALES, Comparator, parse_weights
 from gascar.objective import Objective
 from gascar.preset import Preset
 from gascar.synths import get_synth
@@ -246,3 +246,62 @@ def test_the_note_off_gene_sets_the_hold_and_recovers_a_misestimated_note_off():
     f = obj(genomes)
     assert f[0] == pytest.approx(0.0, abs=1e-3) and f[1] > 0.02
     assert obj.preset(genomes[0]).render.hold_s == pytest.approx(0.25)
+
+
+# -- the spectral optimal-transport component -------------------------------------------------------------------------
+_T = np.arange(N) / SR
+#: Detunings in cents: fine steps, then up to and past the octave, where a harmonic tone's partials meet again.
+DETUNE_CENTS = np.array([0.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 400.0, 700.0, 1000.0, 1100.0, 1200.0])
+
+
+def _sine(f0_hz):
+    return np.sin(2 * np.pi * f0_hz * _T).astype(np.float32)
+
+
+def _harmonic(f0_hz, n_partials=16):
+    return sum(np.sin(2 * np.pi * f0_hz * k * _T) / np.sqrt(k) for k in range(1, n_partials + 1)).astype(np.float32)
+
+
+def _detuned(tone):
+    """Scores of ``tone`` at 220 Hz detuned by every step of :data:`DETUNE_CENTS` against the tone itself."""
+    comp = Comparator(target_from_audio(tone(220.0), SR, f0_hz=220.0))
+    return comp.score(np.stack([tone(220.0 * 2 ** (c / 1200)) for c in DETUNE_CENTS]))
+
+
+def test_transport_of_a_sine_is_its_frequency_error_where_log_magnitude_is_not():
+    scores = _detuned(_sine)
+    octaves = scores["sot"] * SCALES["sot"]
+    assert octaves[0] == pytest.approx(0.0, abs=1e-6)
+    assert np.all(np.diff(octaves) > 0), octaves
+    # On a log-frequency axis the transport moves the sine's mass by the interval: the distance is the error itself.
+    assert octaves[1:] == pytest.approx(DETUNE_CENTS[1:] / 1200, rel=0.05)
+    # The log-magnitude term is blind to direction: 20 cents off scores closer than 10 cents off.
+    stft = scores["stft"]
+    assert stft[3] < stft[2], stft
+
+
+def test_transport_of_a_harmonic_tone_rises_with_the_detuning_without_an_octave_trap():
+    scores = _detuned(_harmonic)
+    octaves = scores["sot"] * SCALES["sot"]
+    assert octaves[0] == pytest.approx(0.0, abs=1e-6)
+    assert np.all(np.diff(octaves) > 0), octaves
+    assert octaves[1:] == pytest.approx(DETUNE_CENTS[1:] / 1200, rel=0.05)
+    # An octave up, every other partial of the target meets one of the candidate's again: the log-magnitude
+    # term (and the default total) scores 1200 cents off closer than 1100 cents off. The transport does not.
+    for name in ("stft", "total"):
+        assert scores[name][-1] < scores[name][-2], (name, scores[name])
+
+
+def test_transport_is_zero_for_identical_sounds_and_finite_near_silence_and_on_noise():
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal(N).astype(np.float32)
+    click = np.zeros(N, np.float32)
+    click[100] = 1.0
+    burst = np.zeros(N, np.float32)
+    burst[:500] = noise[:500]
+    for target_audio in (_sine(440.0), noise, burst):
+        comp = Comparator(target_from_audio(target_audio, SR, f0_hz=440.0))
+        candidates = np.stack([target_audio, np.zeros(N, np.float32), click, 1e-9 * noise, noise, burst, _sine(20.0)])
+        sot = comp.score(candidates)["sot"]
+        assert sot[0] == pytest.approx(0.0, abs=1e-6)
+        assert np.all(np.isfinite(sot)) and np.all(sot >= 0) and np.all(sot < 10), sot

@@ -47,13 +47,19 @@ DEFAULT_SIGMAS = (0.01, 0.03, 0.1)
 DEFAULT_BUDGET = 3000
 
 
-def _key(name: str, sigma: float, seed: int, budget: int) -> str:
-    return f"{name}|{sigma:g}|{seed}|{budget}"
+def _key(name: str, sigma: float, seed: int, budget: int, weights: str | None = None) -> str:
+    key = f"{name}|{sigma:g}|{seed}|{budget}"
+    return key if weights is None else f"{key}|weights={weights}"
 
 
 @quiet()
-def run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_dir: str | None = None) -> dict | None:
+def run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_dir: str | None = None,
+              weights: str | None = None) -> dict | None:
     """Disturb ``target``'s answer by ``sigma``, refine it for ``budget`` evaluations and judge both.
+
+    ``weights`` (as ``gascar match --weights`` takes them; None: the
+    defaults) are the fitness weights refinement minimises; the judge is
+    the same whatever they are.
 
     Returns
     -------
@@ -69,7 +75,7 @@ def run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_d
     from .judge import judge
 
     analysed = load_target(target.path, cache_dir=cache_dir)
-    obj = Objective(analysed, get_synth(target.synth))
+    obj = Objective(analysed, get_synth(target.synth), weights=weights)
     answer, answer_fitness, reachable = oracle_genome(target, obj)
     if not reachable:
         return None
@@ -95,12 +101,13 @@ def run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_d
     before = judge(reference, obj.render(start[None, :])[0], analysed.sample_rate)
     after = judge(reference, obj.render(best[None, :])[0], analysed.sample_rate)
     return {
-        "key": _key(target.name, sigma, seed, budget),
+        "key": _key(target.name, sigma, seed, budget, weights),
         "target": target.name,
         "synth": group_name(target),
         "sigma": sigma,
         "seed": seed,
         "budget": budget,
+        **({} if weights is None else {"weights": weights}),
         "evaluations": evaluations,
         "answer_fitness": answer_fitness,
         "start_fitness": start_fitness,
@@ -110,16 +117,16 @@ def run_basin(target: BenchTarget, sigma: float, seed: int, budget: int, cache_d
     }
 
 
-def _run_or_mark(target: BenchTarget, sigma: float, seed: int, budget: int, cache_dir: str) -> dict:
+def _run_or_mark(target: BenchTarget, sigma: float, seed: int, budget: int, cache_dir: str, weights: str | None = None) -> dict:
     """:func:`run_basin`'s record, or for an unreachable target a marker, so a resumed benchmark does not try it again."""
-    return run_basin(target, sigma, seed, budget, cache_dir) or {
-        "key": _key(target.name, sigma, seed, budget), "target": target.name, "synth": group_name(target), "sigma": sigma,
+    return run_basin(target, sigma, seed, budget, cache_dir, weights) or {
+        "key": _key(target.name, sigma, seed, budget, weights), "target": target.name, "synth": group_name(target), "sigma": sigma,
         "seed": seed, "budget": budget, "unreachable": True}
 
 
 def bench_basin(out_dir: Path, *, synths=None, per_synth: int = 4, sigmas=DEFAULT_SIGMAS, seeds: int = 3,
                 budget: int = DEFAULT_BUDGET, n_jobs: int | None = None, target_seed: int = 0, progress: bool = True,
-                suites=INDOMAIN_SUITES) -> list[dict]:
+                suites=INDOMAIN_SUITES, weights: str | None = None) -> list[dict]:
     """Run (or resume) every disturbance of every reachable in-domain target; return the records.
 
     Parameters
@@ -141,6 +148,8 @@ def bench_basin(out_dir: Path, *, synths=None, per_synth: int = 4, sigmas=DEFAUL
     suites : sequence of str
         ``indomain`` (uniform random genomes) and/or ``musical`` (a synth's
         musical prior, dx7 only).
+    weights : str, optional
+        Fitness weights refinement minimises (see :func:`run_basin`).
     """
     from joblib import Parallel, delayed
 
@@ -160,11 +169,11 @@ def bench_basin(out_dir: Path, *, synths=None, per_synth: int = 4, sigmas=DEFAUL
     runs_path = out_dir / "basin-runs.jsonl"
     done = load_runs(runs_path)
     plan = [(t, s, k) for t in targets for s in sigmas for k in range(seeds)]
-    todo = [p for p in plan if _key(p[0].name, p[1], p[2], budget) not in done]
+    todo = [p for p in plan if _key(p[0].name, p[1], p[2], budget, weights) not in done]
     record_runs(runs_path, done, Parallel(n_jobs=resolve_jobs(n_jobs), return_as="generator")(
-        delayed(_run_or_mark)(t, s, k, budget, cache) for t, s, k in todo),
+        delayed(_run_or_mark)(t, s, k, budget, cache, weights) for t, s, k in todo),
         total=len(plan), pending=len(todo), desc="bench basin", unit="run", progress=progress)
-    records = [done[_key(t.name, s, k, budget)] for t, s, k in plan]
+    records = [done[_key(t.name, s, k, budget, weights)] for t, s, k in plan]
     fileio.write_text(out_dir / "bench-basin.md", report_text(TITLE, format_table(records)))
     return records
 

@@ -244,10 +244,12 @@ class RunSpec:
     synth: str
     budget: int
     seed: int
+    weights: str | None = None
 
     @property
     def key(self) -> str:
-        return f"{self.method}|{self.target.suite}|{self.target.name}|{self.synth}|{self.budget}|{self.seed}"
+        key = f"{self.method}|{self.target.suite}|{self.target.name}|{self.synth}|{self.budget}|{self.seed}"
+        return key if self.weights is None else f"{key}|weights={self.weights}"
 
 
 def _run_seed(spec: RunSpec) -> int:
@@ -271,7 +273,7 @@ def run_one(spec: RunSpec, cache_dir: str | None = None) -> dict:
 
     keep_buffers()  # every method evaluates with the same allocator settings
     target = load_target(spec.target.path, cache_dir=cache_dir)
-    objective = Objective(target, get_synth(spec.synth))
+    objective = Objective(target, get_synth(spec.synth), weights=spec.weights)
     budgeted = BudgetedObjective(objective, spec.budget)
     seed = _run_seed(spec)
     rng = np.random.default_rng(seed)
@@ -298,6 +300,7 @@ def run_one(spec: RunSpec, cache_dir: str | None = None) -> dict:
         "synth": spec.synth,
         "budget": spec.budget,
         "seed": spec.seed,
+        **({} if spec.weights is None else {"weights": spec.weights}),
         "evaluations": budgeted.evaluations,
         "fitness": budgeted.best_fitness,
         "seconds": seconds,
@@ -346,6 +349,10 @@ class BenchConfig:
     target_seed : int
         Seed of the in-domain targets (:func:`make_indomain_targets`): 0 is
         the benchmark's; others give held-out sounds.
+    weights : str or None
+        Fitness weights of every method's objective, as ``gascar match
+        --weights`` takes them (None: the defaults); the judge is unchanged,
+        so runs under other weights compare with the default's.
     """
 
     out_dir: Path
@@ -361,6 +368,7 @@ class BenchConfig:
     ablation_budgets: tuple[int, ...] = (5000,)
     real_budgets: tuple[int, ...] | None = (1000, 5000)
     target_seed: int = 0
+    weights: str | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -399,7 +407,7 @@ def plan(config: BenchConfig) -> list[RunSpec]:
                     if m == "gascar-minimal" and not modular[synth]:
                         continue  # no module switches: the same runs as gascar's
                 for s in range(config.seeds):
-                    specs.append(RunSpec(m, t, synth, budget, s))
+                    specs.append(RunSpec(m, t, synth, budget, s, config.weights))
     return specs
 
 

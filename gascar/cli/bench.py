@@ -61,18 +61,6 @@ def bench_closeness_command(presets_dir, real_dir, out_dir) -> None:
     _emit(out_dir, "bench-closeness", "What the judged distance means (`gascar bench closeness`)", format_table(rows))
 
 
-@bench_group.command("playback")
-@click.option("--synth", "synths", multiple=True, help="Synth(s) to measure (default: all).")
-@click.option("--repeats", default=3, show_default=True, type=click.IntRange(1, 100))
-@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), help="Also write the table to this folder.")
-def bench_playback_command(synths, repeats, out_dir) -> None:
-    """Seconds per synth, on one CPU: SFZ export with the defaults, and a 30 s 4-voice MIDI phrase at 44.1 kHz."""
-    from ..bench.playback import bench_playback, format_table
-
-    rows = bench_playback(synths=list(synths) or None, repeats=repeats)
-    _emit(out_dir, "bench-playback", "SFZ export and MIDI playback speed (`gascar bench playback`)", format_table(rows))
-
-
 @bench_group.command("fitness")
 @click.option("--synth", "synths", multiple=True, help="Synth(s) to measure (default: all).")
 @click.option("--jobs", "n_jobs_list", multiple=True, type=click.IntRange(1, 256), help="Job counts (default: 1 and 2).")
@@ -132,6 +120,26 @@ target_seed_option = click.option(
          "to check a change on before measuring it on the benchmark's own.")
 
 
+def _canonical_weights(ctx, param, value):
+    """``--weights`` of the benchmarks: validated, then every component's weight spelt out (so runs record what they used)."""
+    if value is None:
+        return None
+    from ..errors import FitnessError
+    from ..fitness import parse_weights
+
+    try:
+        return ",".join(f"{k}={v:g}" for k, v in parse_weights(value).items())
+    except FitnessError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+#: ``--weights``, shared by ``bench match`` and ``bench basin``.
+weights_option = click.option(
+    "--weights", metavar="NAME=W,...", callback=_canonical_weights,
+    help="Fitness weights of the searches (as gascar match --weights; others keep their default). The judge is unchanged; "
+         "runs are kept apart from the default weights' in the runs file.")
+
+
 def match_options(f):
     """Options of ``gascar bench match`` (shared with ``bench all``)."""
     from ..bench.match import ALL_METHODS
@@ -160,6 +168,7 @@ def match_options(f):
 
 @bench_group.command("match")
 @match_options
+@weights_option
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True,
               help="Folder for runs.jsonl, the table, the JSON and the plot (reused to resume).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -168,7 +177,7 @@ def match_options(f):
               help="Also rewrite the benchmark block of FILE (between its gascar bench match markers) with the tables; "
                    "--readme alone rewrites docs/benchmarks.md.")
 def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, target_seed, real_dir, real_synth, real_budgets, jobs,
-                        quick, out_dir, quiet, readme=None) -> None:
+                        quick, out_dir, quiet, readme=None, weights=None) -> None:
     """Match quality per evaluation budget: every method on the same objective, judged fairly.
 
     Resumes from OUTPUT/runs.jsonl when interrupted.
@@ -177,6 +186,7 @@ def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, targ
 
     cfg = _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick,
                         real_budgets, target_seed)
+    cfg.weights = weights
     run_bench(cfg, progress=not quiet, readme=readme)
     if readme is not None:
         click.echo(f"rewrote the benchmark block of {readme}")
@@ -223,7 +233,8 @@ def bench_defaults_command(synths, per_synth, seeds, budget, target_seed, jobs, 
 @click.option("--suite", "suites", multiple=True, type=click.Choice(["indomain", "musical"]),
               help="Targets from uniform random genomes (indomain) and/or a synth's musical prior (musical, dx7 only); "
                    "default both.")
-def bench_basin_command(synths, per_synth, sigmas, seeds, budget, target_seed, jobs, out_dir, quiet, suites) -> None:
+@weights_option
+def bench_basin_command(synths, per_synth, sigmas, seeds, budget, target_seed, jobs, out_dir, quiet, suites, weights=None) -> None:
     """How near its answer a search must land for refinement to finish it.
 
     Each in-domain target's own genes are disturbed (pitch genes kept) and
@@ -235,33 +246,8 @@ def bench_basin_command(synths, per_synth, sigmas, seeds, budget, target_seed, j
 
     bench_basin(out_dir, synths=list(synths) or None, per_synth=per_synth, sigmas=sigmas or DEFAULT_SIGMAS, seeds=seeds,
                 budget=budget or DEFAULT_BUDGET, n_jobs=jobs, target_seed=target_seed, progress=not quiet,
-                suites=tuple(suites) or ("indomain", "musical"))
+                suites=tuple(suites) or ("indomain", "musical"), weights=weights)
     click.echo((out_dir / "bench-basin.md").read_text(encoding="utf-8"))  # written with the machine line
-
-
-@bench_group.command("instrument")
-@click.argument("instruments_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--synth", default="auto", show_default=True, help="Synth of both matches.")
-@click.option("--budget", default=3000, show_default=True, type=click.IntRange(10, 10**7), help="Evaluations of each match.")
-@click.option("--seeds", default=1, show_default=True, type=click.IntRange(1, 100), help="Seeds per instrument and method.")
-@click.option("--only", "names", multiple=True, help="Only this instrument folder (repeat).")
-@click.option("--jobs", type=click.IntRange(1, 256), help="Workers of each match (default: all cores).")
-@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True,
-              help="Folder for instrument-runs.jsonl and the table (reused to resume).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def bench_instrument_command(instruments_dir, synth, budget, seeds, names, jobs, out_dir, quiet) -> None:
-    """Instrument matches judged on notes they never heard, against a match of the middle note alone.
-
-    INSTRUMENTS_DIR holds a folder per instrument (notes named like
-    cello_C3_v100.wav). The lowest, middle and highest notes (and softer
-    layers) are matched; the others are held out. Resumes from
-    OUTPUT/instrument-runs.jsonl when interrupted.
-    """
-    from ..bench.instrument import bench_instrument
-
-    bench_instrument(out_dir, instruments_dir, synth=synth, budget=budget, seeds=seeds, names=list(names) or None,
-                     n_jobs=jobs, progress=not quiet)
-    click.echo((out_dir / "bench-instrument.md").read_text(encoding="utf-8"))  # written with the machine line
 
 
 @bench_group.command("all")
@@ -270,10 +256,9 @@ def bench_instrument_command(instruments_dir, synth, budget, seeds, names, jobs,
 @click.pass_context
 def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, target_seed, real_dir, real_synth, real_budgets, jobs,
                       quick, out_dir) -> None:
-    """Every benchmark, in order: render, playback, start-up, fitness, batch, match, defaults, basin, closeness."""
+    """Every benchmark, in order: render, start-up, fitness, batch, match, defaults, basin, closeness."""
     repeats = 3 if quick else 5
     ctx.invoke(bench_render_command, synths=(), voices=256, repeats=repeats, out_dir=out_dir)
-    ctx.invoke(bench_playback_command, synths=(), repeats=3, out_dir=out_dir)
     ctx.invoke(bench_startup_command, repeats=repeats, out_dir=out_dir)
     ctx.invoke(bench_fitness_command, synths=(), n_jobs_list=(), repeats=repeats, out_dir=out_dir)
     ctx.invoke(bench_batch_command, out_dir=out_dir, quick=quick)
