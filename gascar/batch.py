@@ -108,6 +108,10 @@ class BatchOptions:
         Draw a progress bar over targets on stderr.
     checkpoint_every : int
         Generations between two checkpoint writes of a target.
+    instruments : bool
+        Each folder directly under the root is one instrument (its sound
+        files the notes of one instrument match, as ``gascar match --notes``);
+        loose files are ignored.
     """
 
     match: MatchOptions = field(default_factory=MatchOptions)
@@ -117,6 +121,7 @@ class BatchOptions:
     report: bool = False
     progress: bool = False
     checkpoint_every: int = CHECKPOINT_EVERY
+    instruments: bool = False
 
     def __post_init__(self) -> None:
         validate.whole(self.top, "top", low=1, high=MAX_TOP, error=BatchError, what=f"between 1 and {MAX_TOP}")
@@ -132,7 +137,8 @@ class BatchItem:
     Attributes
     ----------
     path : Path
-        Absolute path of the target file.
+        Absolute path of the target file (of an instrument's folder, in a
+        batch of instruments).
     rel : str
         Its path relative to the batch root, with ``/`` separators.
     base : str
@@ -254,6 +260,51 @@ def discover(root: str | os.PathLike, *, exclude: Iterable[str | os.PathLike] = 
     return items, ignored
 
 
+def discover_instruments(root: str | os.PathLike, *, exclude: Iterable[str | os.PathLike] = ()
+                         ) -> tuple[list[BatchItem], list[Path]]:
+    """The instruments under ``root``: one per folder directly inside it, in name order.
+
+    Each folder's sound files are the notes of one instrument match (a
+    folder with fewer than two is a failed target, which says so). Hidden
+    folders and ``exclude`` are left out.
+
+    Returns
+    -------
+    items : list of BatchItem
+        One per folder; ``rel`` and ``base`` are the folder's name.
+    ignored : list of Path
+        Files directly under ``root`` (not in an instrument's folder).
+    """
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise BatchError("not a folder; give a folder with one folder of notes per instrument", path=root)
+    skip = {Path(p).resolve() for p in exclude}
+    items, ignored = [], []
+    for p in sorted(root.iterdir()):
+        if p.name.startswith(".") or p.resolve() in skip:
+            continue
+        if p.is_dir():
+            items.append(BatchItem(path=p, rel=p.name, base=p.name))
+        else:
+            ignored.append(p)
+    return items, ignored
+
+
+def target_sha256(item: BatchItem) -> str:
+    """The digest a target's preset names it by: its file's, or an instrument's (every note and velocity)."""
+    if item.path.is_dir():
+        from .instrument import files_sha256
+
+        return files_sha256(_note_files(item))
+    return file_sha256(item.path)
+
+
+def _note_files(item: BatchItem) -> list:
+    from .instrument import discover_notes, note_files
+
+    return note_files(discover_notes(item.path))
+
+
 def target_seed(batch_seed: int, rel: str) -> int:
     """A target's seed: depends only on the batch seed and its relative path.
 
@@ -340,7 +391,8 @@ def _run_target(job: TargetJob, row: dict, t0: float) -> dict:
     from .matching import match
 
     files = TargetFiles(job.out_dir, job.item.base)
-    sha = file_sha256(job.item.path)
+    sha = target_sha256(job.item)
+    notes = [f.path for f in _note_files(job.item)] if job.item.path.is_dir() else None
     resume = None
     ck = files.checkpoint
     if ck.is_file():
@@ -358,7 +410,7 @@ def _run_target(job: TargetJob, row: dict, t0: float) -> dict:
     if resume is not None:
         result = match(resume=resume, outputs=staged, n_jobs=1, checkpoint_every=job.checkpoint_every)
     else:
-        result = match(job.item.path, options=job.options, outputs=staged, n_jobs=1,
+        result = match(notes or job.item.path, options=job.options, outputs=staged, n_jobs=1,
                        checkpoint_every=job.checkpoint_every)
     row.update(
         synth=result.synth, fitness=float(result.fitness), components=dict(result.components),
@@ -368,6 +420,8 @@ def _run_target(job: TargetJob, row: dict, t0: float) -> dict:
         # The pitch the match used (empty: unpitched) and pYIN's confidence: low ones are worth a --note.
         f0_hz=result.analysis.get("f0_hz"), f0_confidence=result.analysis.get("f0_confidence"),
     )
+    if notes:  # an instrument: how close each note is (summary.json)
+        row["notes"] = json_ready((result.preset.match or {}).get("notes") or [])
     if result.interrupted is not None:
         row.update(status="interrupted", error=f"interrupted by signal {result.interrupted}; a rerun resumes it",
                    signal=int(result.interrupted))
@@ -379,11 +433,12 @@ def _run_target(job: TargetJob, row: dict, t0: float) -> dict:
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(p, dest)
         moved.append(dest)
-    write_target_copy(job.item.path, files.target_copy, result.preset.render.sample_rate, job.options.analysis_options())
+    write_target_copy(notes or job.item.path, files.target_copy, result.preset.render.sample_rate,
+                      job.options.analysis_options())
     row.update(preset=relative(files.preset, job.out_dir), render=relative(files.render, job.out_dir), status="ok")
-    write_history(files.history, result, target_rel=job.item.rel, target_path=job.item.path, target_sha256=sha,
-                  fingerprint=job.fingerprint, options=job.options, row=row,
-                  files=[relative(p, files.history.parent) for p in moved])
+    write_history(files.history, result, target_rel=job.item.rel, target_path=notes[0] if notes else job.item.path,
+                  target_sha256=sha, fingerprint=job.fingerprint, options=job.options, row=row,
+                  files=[relative(p, files.history.parent) for p in moved], notes=notes)
     with contextlib.suppress(OSError):
         ck.unlink()
     if job.report:
@@ -434,7 +489,10 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, options: Batc
     if out == root:
         raise BatchError("the output folder must differ from the folder of targets (its renders would become targets)",
                          path=out)
-    items, ignored = discover(root, exclude=[out])
+    items, ignored = (discover_instruments if options.instruments else discover)(root, exclude=[out])
+    if not items and options.instruments:
+        raise BatchError(f"no folders found ({len(ignored)} files); --instruments takes a folder with one folder of "
+                         "notes per instrument", path=root)
     if not items:
         exts = ", ".join(e.lstrip(".") for e in AUDIO_EXTENSIONS)
         raise BatchError(f"no audio files found ({len(ignored)} other files); looked for {exts}", path=root)
@@ -453,7 +511,7 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, options: Batc
             job = TargetJob(item=item, out_dir=out, options=opts, top=options.top, fingerprint=fingerprint(opts, options.top),
                             report=options.report, checkpoint_every=options.checkpoint_every)
             try:
-                sha = file_sha256(item.path)
+                sha = target_sha256(item)
             except GascarError as exc:
                 rows[item.rel] = dict(_blank_row(item.rel, opts.seed), status="failed", error=_one_line(exc.message))
                 continue

@@ -44,7 +44,7 @@ unrelated sounds typically are")
 Scales and default weights are measured, not guessed: see
 :func:`gascar.bench.calibrate.measure_scales` and
 :func:`gascar.bench.calibrate.measure_ranking` (numbers in
-:data:`SCALES`, :data:`DEFAULT_WEIGHTS` and the README). To repeat the
+:data:`SCALES`, :data:`DEFAULT_WEIGHTS` and docs/design/fitness.md). To repeat the
 measurement (about a minute)::
 
     python -c "from gascar.bench.calibrate import measure_scales, measure_ranking as r;

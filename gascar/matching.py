@@ -36,7 +36,7 @@ from .outputs import MAX_TOP, MatchOutputs, check_writable, default_outputs, wri
 
 #: Objective evaluations of a default match (all synths together); measured
 #: to finish a 1.5 s target within a minute on 2 cores, and against 20,000
-#: on held-out sounds (see the README's defaults table).
+#: on held-out sounds (docs/benchmarks.md, "Default matches").
 DEFAULT_BUDGET = 30000
 #: Generations between two checkpoint writes.
 CHECKPOINT_EVERY = 5

@@ -74,7 +74,7 @@ def play_notes(preset: Preset, notes: Sequence[NoteLike], *, sample_rate: int = 
     Parameters
     ----------
     preset
-        Any preset; its own render settings (pitch, length) are not used.
+        Any preset; of its render settings only the output gain (``gain_db``) applies.
     notes
         Each with ``start_s``, ``end_s`` (note-off), ``f0_hz`` and ``velocity`` (1 .. 127).
     sample_rate
@@ -103,7 +103,7 @@ def play_notes(preset: Preset, notes: Sequence[NoteLike], *, sample_rate: int = 
         if not (np.isfinite(n.start_s) and n.start_s >= 0 and np.isfinite(n.end_s) and n.end_s >= n.start_s):
             raise SynthError(f"a note must start at 0 s or later and end after it starts, got {n.start_s!r} .. {n.end_s!r}")
     holds = np.array([n.end_s - n.start_s for n in notes])
-    velocity_of = (lambda n: int(n.velocity)) if synth.responds_to_velocity else (lambda n: preset.render.velocity)
+    velocity_of = (lambda n: int(n.velocity)) if preset.responds_to_velocity else (lambda n: preset.render.velocity)
     low = min(notes, key=lambda n: n.f0_hz)
     tail_s = release_tail_s(preset, low.f0_hz, float(min(np.median(holds), 2.0)), int(np.median([n.velocity for n in notes])),
                             sr, max_tail_s)
@@ -137,4 +137,6 @@ def play_notes(preset: Preset, notes: Sequence[NoteLike], *, sample_rate: int = 
     for s, v in zip(starts, voice_of):
         y = renders[v]
         mix[s: s + y.size] += y
+    if preset.render.gain_db:
+        mix *= np.float32(preset.render.gain)
     return mix

@@ -14,6 +14,12 @@ The format (``"format": "gascar-preset"``, ``"version": 1``)::
       "match": {"target": "bell.wav", "target_sha256": "...", "fitness": 0.12, ...}
     }
 
+``params`` may also hold the synth's keyboard parameters
+(:attr:`gascar.synths.Synth.keyboard`: key tracking and velocity response),
+which an instrument match sets; missing ones are neutral (they render as
+before they existed), and a preset writes back only those it holds. An
+instrument match's ``match`` block adds ``notes`` (one object per note
+matched) and ``aggregate``.
 ``render`` may give ``"note": "A4"`` instead of ``"f0_hz"``. ``hold_s`` (the
 note-off time) defaults to ``duration_s``; ``velocity`` (MIDI 1 .. 127, for
 synths that respond to it) defaults to 100 and is written only when it

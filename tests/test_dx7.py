@@ -44,8 +44,9 @@ def test_every_voice_byte_has_one_owner_and_names_follow_dexed():
 
 def test_voice_bytes_and_voice_values_are_inverse_over_random_genomes():
     synth = get_synth("dx7")
-    g = np.random.default_rng(1).random((300, synth.n_genes))
-    physical = synth.params.to_physical(g)
+    assert len(synth.keyboard) == 36 and synth.voice_params.n_genes == 142
+    g = np.random.default_rng(1).random((300, synth.voice_params.n_genes))  # keyboard parameters too
+    physical = synth.voice_params.to_physical(g)
     voices = dx7.voice_bytes(physical, name="TEST")
     assert voices.shape == (300, 155) and voices.dtype == np.uint8
     for i in range(300):
@@ -108,6 +109,34 @@ def test_render_equals_dexed_py_public_api_and_ignores_velocity():
         np.testing.assert_array_equal(ours, preset.with_render(velocity=velocity).render_audio())
 
 
+def test_voices_without_keyboard_parameters_write_them_neutral():
+    synth = get_synth("dx7")
+    physical = synth.params.to_physical(np.random.default_rng(2).random((4, synth.n_genes)))
+    voices = dx7.voice_bytes(physical)
+    for k in range(1, 7):
+        b = (6 - k) * 21
+        assert np.all(voices[:, b + 8] == 39) and np.all(voices[:, b + 9 : b + 13] == 0) and np.all(voices[:, b + 15] == 0)
+
+
+@needs_dexed
+def test_key_velocity_and_level_scaling_reach_the_engine():
+    synth = get_synth("dx7")
+    physical = synth.params.default_physical()  # INIT VOICE: operator 1 alone
+    plain = {k: np.full(2, v) for k, v in physical.items()}
+    assert not synth.responds_to(plain)
+    soft = dict(plain, op1_key_velocity=np.full(2, 7.0))
+    assert synth.responds_to(soft)
+    y = synth.render_physical(soft, 261.6, SR // 2, SR, velocity=np.array([30, 127]))
+    rms = np.sqrt(np.mean(y.astype(np.float64) ** 2, axis=1))
+    assert 20 * np.log10(rms[0] / rms[1]) < -6  # softer at velocity 30
+    falling = dict(plain, op1_right_depth=np.full(2, 80.0))  # -LIN: quieter above the break point (C3, MIDI 60)
+    y = synth.render_physical(falling, dx7.note_hz(np.array([60, 84])), SR // 2, SR)
+    rms = np.sqrt(np.mean(y.astype(np.float64) ** 2, axis=1))
+    assert 20 * np.log10(rms[1] / rms[0]) < -6
+    plain_y = synth.render_physical(plain, dx7.note_hz(np.array([60, 84])), SR // 2, SR)
+    np.testing.assert_array_equal(plain_y, synth.render_physical(physical, dx7.note_hz(np.array([60, 84])), SR // 2, SR))
+
+
 @needs_dexed
 def test_a_sine_voice_plays_the_nearest_note():
     synth = get_synth("dx7")
@@ -159,7 +188,6 @@ def _corrupt(data: bytes, i: int, value: int) -> bytes:
 def test_malformed_syx_files_are_one_line_errors_naming_the_file(tmp_path):
     good = syx.voice_message(syx.preset_voice(random_presets(1)[0]))
     bank = syx.bank_message([syx.preset_voice(random_presets(1)[0])])
-    velocity = syx.init_voice()[:15] + b"\x03" + syx.init_voice()[16:]  # op6 key velocity 3
     cases = {
         "short.syx": (good[:100], "100 bytes"),
         "empty.syx": (b"", "empty"),
@@ -170,7 +198,7 @@ def test_malformed_syx_files_are_one_line_errors_naming_the_file(tmp_path):
         "topbit.syx": (_corrupt(good, 20, 0x80), "top bit"),
         "bankcheck.syx": (_corrupt(bank, 4102, (bank[4102] + 1) & 0x7F), "bad checksum"),
         "range.syx": (syx.voice_message(_corrupt(syx.init_voice(), 0, 120)), "op6_eg_rate1 120"),
-        "velocity.syx": (syx.voice_message(velocity), "op6 key velocity 3"),
+        "transpose.syx": (syx.voice_message(_corrupt(syx.init_voice(), 144, 30)), "transpose 30"),
         "sandh.syx": (syx.voice_message(_corrupt(syx.init_voice(), 142, 5)), "sample-and-hold"),
     }
     runner = CliRunner()

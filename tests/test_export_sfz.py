@@ -223,3 +223,20 @@ def test_a_sound_that_ignores_note_off_plays_on():
     looped = SfzRegion(zone, layer, "s.wav", 1000, (10, 900), None).opcodes()
     assert "loop_mode=loop_continuous" in looped and "ampeg_release=100" in looped
     assert "ampeg_release=1.303" in SfzRegion(zone, layer, "s.wav", 1000, None, 1.0).opcodes()
+
+
+def test_the_samples_carry_the_presets_output_gain_up_to_minus_1_dbfs(tmp_path):
+    base = Preset.load(PRESETS / "subtractive-pluck.json")
+    opts = SfzOptions(low_key=64, high_key=64, max_length_s=1.0)
+
+    def sample(preset, name):
+        inst = export_sfz(preset, tmp_path / name, options=opts)
+        return sf.read(str(inst.path.parent / inst.regions[0].sample), dtype="float32")[0], inst.path.read_text()
+
+    plain, _ = sample(base, "plain")
+    quieter, text = sample(base.with_render(gain_db=-6.0), "quieter")
+    assert np.allclose(quieter, plain * 10 ** (-6 / 20), atol=1e-4) and "carry the preset's output gain (-6.0 dB" in text
+    quiet_voice = Preset(synth=base.synth, params={**base.params, "gain_db": -24.0}, render=base.render)  # the synth's own level
+    louder, text = sample(quiet_voice.with_render(gain_db=40.0), "louder")
+    assert 20 * np.log10(np.abs(louder).max()) == pytest.approx(-1.0, abs=0.05)  # the boost stops at -1 dBFS ...
+    assert "raise the player's volume by 1" in text  # ... and the header says how much is left (about 17 dB)

@@ -159,14 +159,16 @@ def test_instrument_fitness_aggregates_each_notes_one_note_fitness(instrument, h
     synth = get_synth("additive")
     obj = InstrumentObjective(instrument, synth, aggregate=how)
     g = np.random.default_rng(1).random((5, obj.n_genes))
-    per_note = obj.note_fitness(g)
     k = synth.n_genes
     nv = obj.n_voice_genes
+    g[:, k:nv] = synth.keyboard.default_genome()  # neutral keyboard: every note is the one-note render
+    per_note = obj.note_fitness(g)
     for i, t in enumerate(instrument.notes):
         single = Objective(t, synth)
         sg = np.concatenate([g[:, :k], g[:, nv : nv + 2], g[:, nv + 2 + i : nv + 3 + i]], axis=1)
-        if len(synth.keyboard) == 0 or instrument.velocities[i] == 100:  # neutral keyboard: the one-note render
-            assert np.allclose(per_note[i], single(sg), rtol=1e-6, atol=1e-9)
+        assert np.allclose(per_note[i], single(sg), rtol=1e-6, atol=1e-9)
+    g[:, k:nv] = np.random.default_rng(2).random((5, nv - k))  # and the aggregate holds whatever the keyboard
+    per_note = obj.note_fitness(g)
     comps = obj.components(g)
     expected = aggregate(per_note, how) + LEVEL_WEIGHT * comps["level"]
     assert np.allclose(obj(g), expected) and np.allclose(comps["total"], expected)
@@ -305,3 +307,71 @@ def test_one_note_matches_are_unchanged_by_instruments(tone_wav):
         obj = Objective(load_target(tone_wav), synth)
         assert obj.space.names[: synth.n_genes] == synth.params.names
         assert not any(n in obj.space for n in synth.keyboard.names)
+
+
+# -- the generalisation benchmark (gascar bench instrument) ---------------------------------------------------------
+
+
+def test_bench_instrument_holds_out_the_inner_notes_and_judges_both_matches(tmp_path):
+    from gascar.bench.instrument import bench_instrument, split_notes
+
+    notes = (("C3", 100), ("E3", 100), ("C4", 100), ("C4", 50), ("E4", 100), ("C5", 100))
+    write_notes(tmp_path / "insts" / "tone", notes, duration_s=0.3)
+    matched, held_out, middle = split_notes(tmp_path / "insts" / "tone")
+    assert [p.name for p in matched] == ["tone_C3_v100.wav", "tone_C4_v50.wav", "tone_C4_v100.wav", "tone_C5_v100.wav"]
+    assert [p.name for p in held_out] == ["tone_E3_v100.wav", "tone_E4_v100.wav"] and middle.name == "tone_C4_v100.wav"
+    records = bench_instrument(tmp_path / "out", tmp_path / "insts", synth="additive", budget=24, n_jobs=1, progress=False)
+    assert [r["method"] for r in records] == ["instrument", "middle note"]
+    assert all(set(r["held_out"]) == {"tone_E3_v100.wav", "tone_E4_v100.wav"} and r["evaluations"] == 24 for r in records)
+    assert all(np.isfinite(v) for r in records for v in [*r["held_out"].values(), *r["matched"].values()])
+    assert "closer on the held-out notes for" in (tmp_path / "out" / "bench-instrument.md").read_text(encoding="utf-8")
+    again = bench_instrument(tmp_path / "out", tmp_path / "insts", synth="additive", budget=24, n_jobs=1, progress=False)
+    assert again == records  # resumed from the runs file, nothing re-run
+
+
+# -- a batch of instruments (gascar batch --instruments) -------------------------------------------------------------
+
+
+def test_batch_of_instruments_matches_a_folder_per_instrument_and_reruns_nothing(tmp_path):
+    root = tmp_path / "insts"
+    write_notes(root / "tone", (("C3", 100), ("C4", 100)), duration_s=0.3)
+    write_notes(root / "bell", (("G3", 100), ("G4", 60), ("G4", 100)), duration_s=0.3, name="bell")
+    write_notes(root / "lonely", (("C4", 100),), duration_s=0.3)  # one note: no instrument, a failed row
+    write_notes(root, (("C4", 100),), duration_s=0.3, name="loose")  # a file beside the folders: ignored
+    out = tmp_path / "out"
+    args = ["batch", "--instruments", str(root), "-o", str(out), "--synth", "additive", "--budget", "24", "--seed", "3",
+            "-j", "1", "-q", "--aggregate", "max"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 1, res.output  # lonely failed
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    rows = {r["target"]: r for r in summary["targets"]}
+    assert [r["target"] for r in summary["targets"]] == ["bell", "lonely", "tone"] and summary["ignored_files"] == 1
+    assert rows["lonely"]["status"] == "failed" and "at least two notes" in rows["lonely"]["error"]
+    for name, n in (("bell", 3), ("tone", 2)):
+        assert rows[name]["status"] == "ok" and len(rows[name]["notes"]) == n
+        preset = Preset.load(out / f"{name}.preset.json")
+        assert preset.match["aggregate"] == "max" and len(preset.match["notes"]) == n
+        assert (out / f"{name}.render.wav").is_file() and (out / f"{name}.target.wav").is_file()
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 1
+    rows = {r["target"]: r for r in json.loads((out / "summary.json").read_text(encoding="utf-8"))["targets"]}
+    assert rows["bell"]["reused"] and rows["tone"]["reused"]  # finished instruments are not matched again
+    bad = CliRunner().invoke(cli, ["batch", str(root), "-o", str(tmp_path / "o2"), "--aggregate", "max"])
+    assert bad.exit_code == 2 and "--instruments" in bad.output
+
+
+def test_sfz_export_of_an_instrument_samples_every_matched_note():
+    from gascar.export.sfz import SfzOptions, key_zones, plan
+
+    synth, physical = _additive_voice()
+    notes = [{"target": f"tone_{n}_v100.wav", "f0_hz": note_to_hz(n), "velocity": 100} for n in ("C1", "G2", "C4", "F#6")]
+    preset = Preset("additive", synth.params.values_to_json(physical), match={"target": "tone", "notes": notes})
+    preset = preset.with_render(f0_hz=note_to_hz("C4"))
+    center, low, high, zones, _ = plan(preset, SfzOptions())
+    assert center == 60 and (low, high) == (24, 90)  # beyond the default two octaves, out to C1 and F#6
+    assert {24, 43, 60, 90} <= {z.keycenter for z in zones}
+    assert [k for z in zones for k in range(z.lokey, z.hikey + 1)] == list(range(low, high + 1))
+    center, low, high, zones, _ = plan(preset, SfzOptions(low_key=40, high_key=80))  # a range the user set stays
+    assert (low, high) == (40, 80) and 43 in {z.keycenter for z in zones} and 24 not in {z.keycenter for z in zones}
+    plain = key_zones(60, 36, 84, 3)
+    assert key_zones(60, 36, 84, 3, ()) == plain and all((z.keycenter - 60) % 3 == 0 for z in plain)

@@ -202,3 +202,25 @@ def test_the_demo_phrase_played_by_sfizz_from_the_sfz_export_matches_gascar_rend
     theirs = sfizz_play(tmp_path / "sfz" / "fm-epiano.sfz", read_midi(phrase))
     n = min(ours.size, theirs.size)
     assert judge(ours[:n], theirs[:n], 44100)["lsd_db"] < 3.0  # measured 0.75 dB
+
+
+def test_the_playback_benchmarks_phrase_and_table():
+    from gascar.bench.playback import PHRASE_S, format_table, phrase
+
+    notes = phrase(seed=0)
+    assert {n.channel for n in notes} == {0, 1, 2, 3}
+    assert max(n.end_s for n in notes) <= PHRASE_S and max(n.start_s for n in notes) > PHRASE_S - 1.5
+    for ch in range(4):  # one voice per channel: its notes never overlap
+        voice = [n for n in notes if n.channel == ch]
+        assert all(a.end_s <= b.start_s for a, b in zip(voice, voice[1:]))
+    assert phrase(seed=0) == notes and phrase(seed=1) != notes
+    row = {"name": "fm", "sfz_s": 0.61, "sfz_max_s": 0.7, "regions": 17, "midi_s": 0.16, "midi_max_s": 0.2, "notes": len(notes),
+           "repeats": 5}
+    assert "| fm | 0.61 [0.70] | 0.16 [0.20] |" in format_table([row])
+
+
+def test_the_presets_output_gain_applies_to_the_mix():
+    preset = Preset.load(PRESETS / "fm-organ.json")
+    notes = [Note(0.0, 0.4, 60, 100)]
+    plain = play_notes(preset, notes, sample_rate=SR)
+    assert np.allclose(play_notes(preset.with_render(gain_db=-12.0), notes, sample_rate=SR), plain * 10 ** (-12 / 20), atol=1e-6)

@@ -36,29 +36,36 @@ SHOW_FAILURES = 10
               help="Run on an existing Dask distributed cluster (pip install 'gascar[cluster]'); workers must see "
                    "FOLDER and OUTDIR at the same paths.")
 @click.option("--report", is_flag=True, help="Write an HTML report per target and OUTDIR/index.html.")
+@click.option("--instruments", is_flag=True,
+              help="FOLDER holds one folder per instrument: each folder's sound files are matched as the notes of one "
+                   "instrument (as gascar match --notes), one preset per folder.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @weights_option
 @analysis_options
 @aggregate_option
 @click.pass_context
 def batch_command(ctx, folder, out_dir, synth, top, budget, time_limit_s, generations, population, engine, speciation, refine,
-                  restart_after, target_fitness, patience, seed, n_jobs, scheduler, report, quiet, weights, unpitched,
-                  max_duration_s, aggregate):
+                  restart_after, target_fitness, patience, seed, n_jobs, scheduler, report, instruments, quiet, weights,
+                  unpitched, max_duration_s, aggregate):
     """Match every sound file under FOLDER (recursively); write presets, renders and a summary to OUTDIR.
 
-    Bad files are recorded in the summary and skipped. Rerunning skips
+    With --instruments, match each folder directly under FOLDER as one
+    instrument (its notes named like cello_C3_v100.wav) instead. Bad files are recorded in the summary and skipped. Rerunning skips
     finished targets and resumes interrupted ones. Exit code 0 when every
     target succeeded, 1 when some failed, 130 when interrupted.
     """
     from ..batch import BatchOptions, run_batch
-    if aggregate is not None:
-        raise click.UsageError("--aggregate combines the notes of an instrument; a batch of single files has none")
+    if aggregate is not None and not instruments:
+        raise click.UsageError("--aggregate combines the notes of an instrument; a batch of single files has none "
+                               "(--instruments matches a folder per instrument)")
+    if instruments and unpitched:
+        raise click.UsageError("--unpitched applies to one file; every note of an instrument needs a pitch")
     if scheduler is not None and "://" not in scheduler:
         raise click.BadParameter(f"expected an address like tcp://host:8786, got {scheduler!r}", param_hint="--scheduler")
     if scheduler is not None and ctx.get_parameter_source("n_jobs") == click.core.ParameterSource.COMMANDLINE:
         raise click.UsageError("--jobs does not apply with --scheduler: the cluster's workers decide")
     options = BatchOptions(match=build_match_options(ctx.params), top=top, n_jobs=n_jobs, scheduler=scheduler, report=report,
-                           progress=not quiet)
+                           progress=not quiet, instruments=instruments)
     result = run_batch(folder, out_dir, options)
     if not quiet:
         _summary(result, out_dir)

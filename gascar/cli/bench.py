@@ -61,6 +61,18 @@ def bench_closeness_command(presets_dir, real_dir, out_dir) -> None:
     _emit(out_dir, "bench-closeness", "What the judged distance means (`gascar bench closeness`)", format_table(rows))
 
 
+@bench_group.command("playback")
+@click.option("--synth", "synths", multiple=True, help="Synth(s) to measure (default: all).")
+@click.option("--repeats", default=3, show_default=True, type=click.IntRange(1, 100))
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), help="Also write the table to this folder.")
+def bench_playback_command(synths, repeats, out_dir) -> None:
+    """Seconds per synth, on one CPU: SFZ export with the defaults, and a 30 s 4-voice MIDI phrase at 44.1 kHz."""
+    from ..bench.playback import bench_playback, format_table
+
+    rows = bench_playback(synths=list(synths) or None, repeats=repeats)
+    _emit(out_dir, "bench-playback", "SFZ export and MIDI playback speed (`gascar bench playback`)", format_table(rows))
+
+
 @bench_group.command("fitness")
 @click.option("--synth", "synths", multiple=True, help="Synth(s) to measure (default: all).")
 @click.option("--jobs", "n_jobs_list", multiple=True, type=click.IntRange(1, 256), help="Job counts (default: 1 and 2).")
@@ -250,15 +262,41 @@ def bench_basin_command(synths, per_synth, sigmas, seeds, budget, target_seed, j
     click.echo((out_dir / "bench-basin.md").read_text(encoding="utf-8"))  # written with the machine line
 
 
+@bench_group.command("instrument")
+@click.argument("instruments_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--synth", default="auto", show_default=True, help="Synth of both matches.")
+@click.option("--budget", default=3000, show_default=True, type=click.IntRange(10, 10**7), help="Evaluations of each match.")
+@click.option("--seeds", default=1, show_default=True, type=click.IntRange(1, 100), help="Seeds per instrument and method.")
+@click.option("--only", "names", multiple=True, help="Only this instrument folder (repeat).")
+@click.option("--jobs", type=click.IntRange(1, 256), help="Workers of each match (default: all cores).")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True,
+              help="Folder for instrument-runs.jsonl and the table (reused to resume).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def bench_instrument_command(instruments_dir, synth, budget, seeds, names, jobs, out_dir, quiet) -> None:
+    """Instrument matches judged on notes they never heard, against a match of the middle note alone.
+
+    INSTRUMENTS_DIR holds a folder per instrument (notes named like
+    cello_C3_v100.wav). The lowest, middle and highest notes (and softer
+    layers) are matched; the others are held out. Resumes from
+    OUTPUT/instrument-runs.jsonl when interrupted.
+    """
+    from ..bench.instrument import bench_instrument
+
+    bench_instrument(out_dir, instruments_dir, synth=synth, budget=budget, seeds=seeds, names=list(names) or None,
+                     n_jobs=jobs, progress=not quiet)
+    click.echo((out_dir / "bench-instrument.md").read_text(encoding="utf-8"))  # written with the machine line
+
+
 @bench_group.command("all")
 @match_options
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True)
 @click.pass_context
 def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, target_seed, real_dir, real_synth, real_budgets, jobs,
                       quick, out_dir) -> None:
-    """Every benchmark, in order: render, start-up, fitness, batch, match, defaults, basin, closeness."""
+    """Every benchmark, in order: render, playback, start-up, fitness, batch, match, defaults, basin, closeness."""
     repeats = 3 if quick else 5
     ctx.invoke(bench_render_command, synths=(), voices=256, repeats=repeats, out_dir=out_dir)
+    ctx.invoke(bench_playback_command, synths=(), repeats=3, out_dir=out_dir)
     ctx.invoke(bench_startup_command, repeats=repeats, out_dir=out_dir)
     ctx.invoke(bench_fitness_command, synths=(), n_jobs_list=(), repeats=repeats, out_dir=out_dir)
     ctx.invoke(bench_batch_command, out_dir=out_dir, quick=quick)

@@ -37,14 +37,14 @@ def synths_command(name: str | None, as_json: bool) -> None:
     synth = get_synth(name)
     if as_json:
         doc = {"name": synth.name, "version": synth.version, "n_genes": synth.n_genes, "description": synth.description,
-               "params": synth.params.describe()}
+               "params": synth.params.describe(), "keyboard": synth.keyboard.describe()}
         click.echo(json.dumps(doc, indent=2))
         return
     width = shutil.get_terminal_size((LIST_WIDTH, 24)).columns - 1
     click.echo(textwrap.fill(f"{synth.name} (version {synth.version}, {synth.n_genes} genes): {synth.description}",
                              width=max(width, MIN_DESCRIPTION_WIDTH), subsequent_indent="  "))
     rows, long_choices = [], []
-    for spec in synth.params:
+    for spec in [*synth.params, *synth.keyboard]:
         if spec.scale == "choice":
             rng = " | ".join(spec.choices)
             if len(rng) > MAX_RANGE_WIDTH:  # listed under the table, so the table stays narrow
@@ -64,6 +64,11 @@ def synths_command(name: str | None, as_json: bool) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + lines[0])
         for more in lines[1:]:
             click.echo(" " * indent + more)
+    if len(synth.keyboard):
+        click.echo("")
+        click.echo(textwrap.fill(f"The last {len(synth.keyboard)} ({', '.join(synth.keyboard.names[:3])} ...) are keyboard "
+                                 "parameters: how the sound changes across notes and velocities, neutral by default and "
+                                 "matched only with several notes (gascar match --notes DIR).", width=max(width, MIN_DESCRIPTION_WIDTH)))
     for spec in long_choices:
         click.echo("")
         click.echo(textwrap.fill(" | ".join(spec.choices), width=LIST_WIDTH, initial_indent=f"{spec.name}: ",

@@ -4,7 +4,9 @@ How the keyboard is sampled, and why
     Keys
         By default two octaves either side of the preset's own note (the
         note it was matched at), where a match is trustworthy; ``low_key``
-        and ``high_key`` widen that up to the whole MIDI range.
+        and ``high_key`` widen that up to the whole MIDI range. A preset of
+        an instrument match (several notes) also covers every note it was
+        matched on, and each of those keys is sampled.
     One sample every 3 semitones
         Each sample is rendered at its key's own equal-tempered pitch (A4 =
         440 Hz) and plays the keys within a semitone of it, so a sampler
@@ -16,8 +18,8 @@ How the keyboard is sampled, and why
         tracking (filter key tracking, inharmonicity, envelope scaling)
         is captured at every third key.
     Velocity layers
-        Only for synths that respond to velocity
-        (:attr:`~gascar.synths.base.Synth.responds_to_velocity`): layer
+        Only for presets that respond to velocity (a synth that always does,
+        or keyboard parameters that make it, :meth:`~gascar.synths.base.Synth.responds_to`): layer
         ``k`` of ``n`` is rendered at velocity ``round(127 k / n)`` and
         plays the velocities above the layer below; within a layer
         ``amp_velcurve`` ramps the level from the softer layer's loudness
@@ -25,20 +27,29 @@ How the keyboard is sampled, and why
         that ignores velocity gets one layer and ``amp_veltrack=0``: every
         velocity then sounds as the synth does, the same.
     Held notes, loops and the release
-        Each sample is the note held for its whole render. Where the sound
-        settles to a steady level (an organ, a pad) a loop of 0.5-1.5 s is
-        chosen in the steady part, its start placed where the waveform best
-        matches the loop's end, and a 100 ms crossfade is rendered into the
-        sample so the loop is seamless in every player
-        (``loop_mode=loop_continuous``). Sounds that die away (plucks,
-        bells, drums) play to their end, trimmed 70 dB below their peak.
-        Note-off starts ``ampeg_release``, measured per sample by rendering
-        the same note with a note-off and comparing it with the held one, so
-        it holds for every synth whatever its parameters are called. sfizz's
+        Each sample is the note held for its whole render: 3.5 s first,
+        and the full ``max_length_s`` (8 s) for notes that had neither
+        settled nor died away by then (renders are what an export costs,
+        and the slow synths' whole budget). Where the sound settles to a
+        steady level (an organ, a pad) a loop of up to 3 s is chosen in the
+        steady part, its start placed where the waveform, and the level
+        contour around it, best match the loop's end, and a 100 ms
+        crossfade is rendered into the sample so the loop is seamless in
+        every player (``loop_mode=loop_continuous``). Sounds that die away
+        (plucks, bells, drums) play to their end, trimmed 70 dB below their
+        peak. Note-off starts ``ampeg_release``, measured per sample by
+        rendering the same note with a note-off and comparing it with the
+        held one, so it holds for every synth whatever its parameters are
+        called. sfizz's
         release falls 78.2 dB (``e**-9``) in ``ampeg_release`` seconds, so
         a measured T60 is written as ``T60 * 78.2 / 60``. A sound that
         ignores note-off is written ``loop_mode=one_shot``, or, if it
         sustains, with the longest release SFZ allows (100 s).
+    Level
+        The samples carry the preset's output gain (``render.gain_db``, the
+        level a match sets for its target's loudness) unless that would
+        take the loudest sample past -1 dBFS; the .sfz's header then says
+        how much louder to play it.
     44,100 Hz, 24-bit mono WAV by default, in ``samples/`` beside the .sfz.
 """
 
@@ -49,7 +60,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,7 +100,10 @@ SUSTAIN_FLOOR_DB = 40.0
 #: Margin (dB) around the level's swing that marks where its steady part starts.
 STEADY_DB = 1.0
 #: Shortest and longest loop (s).
-MIN_LOOP_S, MAX_LOOP_S = 0.5, 4.0
+MIN_LOOP_S, MAX_LOOP_S = 0.5, 3.0
+#: Held notes are first rendered this long (s); those that neither settled with room for a loop of
+#: GOOD_LOOP_S nor died away are rendered again for the full length.
+SHORT_RENDER_S, GOOD_LOOP_S = 3.5, 2.5
 #: Loop-point score lost per dB of level-contour mismatch (the waveform match scores -1 .. 1).
 LEVEL_WEIGHT = 0.2
 #: Loop crossfade rendered into the sample (s).
@@ -108,6 +122,8 @@ AUDIBLE_DB = 60.0
 FALLBACK_T60_S = 0.1
 #: The longest ampeg_release SFZ defines (s).
 MAX_RELEASE_S = 100.0
+#: The loudest sample a preset's output gain may lead to (dBFS).
+SAMPLE_PEAK_DB = -1.0
 
 _NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
@@ -191,13 +207,13 @@ class Zone:
     keycenter: int
 
 
-def key_zones(center_key: int, low_key: int, high_key: int, step: int) -> list[Zone]:
+def key_zones(center_key: int, low_key: int, high_key: int, step: int, extra_keys: Sequence[int] = ()) -> list[Zone]:
     """Split ``low_key .. high_key`` among samples every ``step`` semitones.
 
     Sampled keys lie on the grid ``center_key + step * j``, so the preset's
-    own note is one of them. Every key goes to the nearest sampled key (the
-    lower one on a tie), so the zones tile the range without gaps or
-    overlaps.
+    own note is one of them, and at ``extra_keys`` (the notes an instrument
+    was matched on). Every key goes to the nearest sampled key (the lower
+    one on a tie), so the zones tile the range without gaps or overlaps.
 
     Returns
     -------
@@ -208,7 +224,7 @@ def key_zones(center_key: int, low_key: int, high_key: int, step: int) -> list[Z
     for key in range(low_key, high_key + 1):
         j = math.floor((key - center_key) / step)
         below, above = center_key + j * step, center_key + (j + 1) * step
-        options = [k for k in (below, above) if 0 <= k <= 127]
+        options = [k for k in (below, above, *extra_keys) if 0 <= k <= 127]
         nearest = min(options, key=lambda k: (abs(k - key), k))
         if zones and zones[-1].keycenter == nearest:
             zones[-1] = Zone(zones[-1].lokey, key, nearest)
@@ -226,9 +242,10 @@ class Layer:
     velocity: int
 
 
-def velocity_layers(synth: Synth, n_layers: int, preset_velocity: int) -> list[Layer]:
-    """The velocity layers of a synth: one unless it responds to velocity."""
-    if not synth.responds_to_velocity or n_layers == 1:
+def velocity_layers(synth: Synth, n_layers: int, preset_velocity: int, physical: Mapping | None = None) -> list[Layer]:
+    """The velocity layers of a synth (playing ``physical``, a preset's values): one unless it responds to velocity."""
+    responds = synth.responds_to(physical) if physical is not None else synth.responds_to_velocity
+    if not responds or n_layers == 1:
         return [Layer(1, 127, preset_velocity)]
     tops = [round(127 * k / n_layers) for k in range(1, n_layers + 1)]
     bottoms = [1] + [t + 1 for t in tops[:-1]]
@@ -496,13 +513,81 @@ def _rms(x: np.ndarray, sample_rate: int) -> float:
     return float(np.sqrt(np.mean(np.square(head, dtype=np.float64)))) if head.size else 0.0
 
 
+def shape_sample(x: np.ndarray, sample_rate: int) -> tuple[tuple[int, int] | None, np.ndarray, bool]:
+    """The sample cut from a held render: its loop (or None), its audio, and whether the render was long enough.
+
+    A render is long enough when the sound settled with room for a loop of
+    :data:`GOOD_LOOP_S`, or died away before the render's end.
+    """
+    start = steady_start(x, sample_rate)
+    loop = find_loop(x, sample_rate, start) if start is not None else None
+    if loop is not None:
+        return loop, crossfade_loop(x, *loop, sample_rate), loop[1] - start >= GOOD_LOOP_S * sample_rate
+    data = trim_decay(x, sample_rate)
+    return None, data, data.size < x.size - 2 * round(HOP_S * sample_rate)
+
+
+def _releases(synth: Synth, physical: Mapping, zones: list[Zone], layers: list[Layer], held: list[np.ndarray],
+              center: int, sample_rate: int) -> list[float | None]:
+    """The release T60 of every (zone, layer) note, measured by :func:`release_t60`.
+
+    Each note is released just after its attack (within 1 dB of its
+    loudest). The zone of the preset's own note is measured first with
+    :data:`RELEASE_PROBE_S` after the note-off; the others get twice its
+    release and 0.3 s more (at least 0.5 s), enough for their -30 dB time
+    or their slope.
+    """
+    sr = sample_rate
+    hop = round(HOP_S * sr)
+    n_layers = len(layers)
+    keys = np.array([z.keycenter for z in zones for _ in layers])
+    vels = np.array([la.velocity for _ in zones for la in layers])
+    hold = np.empty(len(held))
+    for i, x in enumerate(held):
+        env = frame_db(x[: round(SHORT_RENDER_S * sr)], sr)
+        attack_end = int(np.argmax(env >= env.max() - 1.0)) * hop / sr
+        hold[i] = min(max(0.05, attack_end + 0.05), max(0.05, x.size / sr - 0.5))
+    zc = min(range(len(zones)), key=lambda j: abs(zones[j].keycenter - center))
+    first = np.arange(zc * n_layers, (zc + 1) * n_layers)
+    rest = np.array([i for i in range(len(held)) if i // n_layers != zc], dtype=int)
+    t60 = [None] * len(held)
+
+    def probe(idx: np.ndarray, tail_s: float) -> None:
+        n = round((hold[idx].max() + tail_s) * sr)
+        for i, r in zip(idx, _render(synth, physical, keys[idx], vels[idx], n, sr, hold_s=hold[idx])):
+            t60[i] = release_t60(held[i], r, float(hold[i]), sr)
+
+    probe(first, RELEASE_PROBE_S)
+    if rest.size:
+        measured = [t60[i] for i in first]
+        longest = RELEASE_PROBE_S if any(t is None for t in measured) else max(measured)
+        probe(rest, float(np.clip(2.0 * longest + 0.3, 0.5, RELEASE_PROBE_S)))
+    return t60
+
+
+def matched_keys(preset: Preset) -> list[int]:
+    """The keys of the notes an instrument match's preset was matched on (``match.notes``), sorted; empty for others."""
+    notes = (preset.match or {}).get("notes") or []
+    keys = set()
+    for n in notes:
+        f0 = n.get("f0_hz") if isinstance(n, Mapping) else None
+        if isinstance(f0, (int, float)) and math.isfinite(f0) and f0 > 0:
+            keys.add(hz_to_key(float(f0)))
+    return sorted(keys)
+
+
 def plan(preset: Preset, options: SfzOptions) -> tuple[int, int, int, list[Zone], list[Layer]]:
     """The preset's note, the key range, the zones and the velocity layers :func:`export_sfz` renders."""
     synth = get_synth(preset.synth)
     center = hz_to_key(preset.render.f0_hz)
     low, high = options.key_range(center)
-    return center, low, high, key_zones(center, low, high, options.step), velocity_layers(
-        synth, options.velocity_layers, preset.render.velocity)
+    matched = matched_keys(preset)
+    if matched:  # an instrument: cover and sample every note it was matched on (within a range the caller set)
+        low = low if options.low_key is not None else min(low, *matched)
+        high = high if options.high_key is not None else max(high, *matched)
+        matched = [k for k in matched if low <= k <= high]
+    return center, low, high, key_zones(center, low, high, options.step, matched), velocity_layers(
+        synth, options.velocity_layers, preset.render.velocity, preset.physical())
 
 
 def export_sfz(preset: Preset, folder: str | os.PathLike, *, options: SfzOptions | None = None,
@@ -542,21 +627,23 @@ def export_sfz(preset: Preset, folder: str | os.PathLike, *, options: SfzOptions
     sr = options.sample_rate
     center, low, high, zones, layers = plan(preset, options)
 
-    # Every (zone, layer) held for the whole render; layered synths also at velocity 1, the softest layer's floor.
+    # Every (zone, layer) held for a short render; those still changing at its end again for the full length.
     keys = np.array([z.keycenter for z in zones for _ in layers])
     vels = np.array([la.velocity for _ in zones for la in layers])
-    n_len = round(options.max_length_s * sr)
-    held = _render(synth, physical, keys, vels, n_len, sr)
+    short_n, full_n = round(min(options.max_length_s, SHORT_RENDER_S) * sr), round(options.max_length_s * sr)
+    held = list(_render(synth, physical, keys, vels, short_n, sr))
+    shaped = [shape_sample(x, sr) for x in held]
+    redo = np.array([i for i, sh in enumerate(shaped) if not sh[2]], dtype=int) if full_n > short_n else []
+    if len(redo):
+        for i, x in zip(redo, _render(synth, physical, keys[redo], vels[redo], full_n, sr)):
+            held[i], shaped[i] = x, shape_sample(x, sr)
     floor_rms = None
-    if len(layers) > 1:
+    if len(layers) > 1:  # the softest layer fades to the level of velocity 1
         soft = _render(synth, physical, np.array([z.keycenter for z in zones]), np.ones(len(zones)), sr, sr)
-        floor_rms = [_rms(s, sr) for s in soft]
-
-    # The release: the same notes released just after their loudest moment.
-    hop = round(HOP_S * sr)
-    peaks = np.array([int(np.argmax(frame_db(h, sr))) for h in held]) * hop / sr
-    hold = np.clip(peaks + 0.05, 0.05, max(0.05, options.max_length_s - 0.5))
-    released = _render(synth, physical, keys, vels, round((hold.max() + RELEASE_PROBE_S) * sr), sr, hold_s=hold)
+        floor_rms = [_rms(x, sr) for x in soft]
+    t60s = _releases(synth, physical, zones, layers, held, center, sr)
+    gain_db = sample_gain_db(preset.render.gain_db, max(float(np.max(np.abs(sh[1]))) for sh in shaped))
+    shaped = [(loop, data * np.float32(10 ** (gain_db / 20)), ok) for loop, data, ok in shaped]
 
     tmp = dest.parent / f".{dest.name}.{secrets.token_hex(4)}.part"
     regions: list[SfzRegion] = []
@@ -564,10 +651,8 @@ def export_sfz(preset: Preset, folder: str | os.PathLike, *, options: SfzOptions
         (tmp / "samples").mkdir(parents=True)
         for i, (zone, layer) in enumerate((z, la) for z in zones for la in layers):
             x = held[i]
-            start = steady_start(x, sr)
-            loop = find_loop(x, sr, start) if start is not None else None
-            data = crossfade_loop(x, *loop, sr) if loop is not None else trim_decay(x, sr)
-            t60 = release_t60(x, released[i], float(hold[i]), sr)
+            loop, data, _ = shaped[i]
+            t60 = t60s[i]
             velcurve: tuple[tuple[int, float], ...] = ()
             if len(layers) > 1:
                 j = layers.index(layer)
@@ -575,11 +660,11 @@ def export_sfz(preset: Preset, folder: str | os.PathLike, *, options: SfzOptions
                 gain = min(1.0, below / max(_rms(x, sr), 1e-12))
                 velcurve = ((layer.lovel, gain), (layer.hivel, 1.0))
             rel = f"samples/{stem}-{zone.keycenter:03d}-v{layer.velocity:03d}.wav"
-            write_audio(tmp / rel, data * np.float32(preset.render.gain), sr, subtype=options.subtype)  # the preset's level
+            write_audio(tmp / rel, data, sr, subtype=options.subtype)
             regions.append(SfzRegion(zone, layer, rel, int(data.size), loop, t60, velcurve))
         sfz_path = tmp / f"{stem}.sfz"
         sfz_path.write_text(sfz_text(preset, regions, layers, center=center, low=low, high=high, options=options,
-                                     source=source), encoding="utf-8")
+                                     source=source, gain_db=gain_db), encoding="utf-8")
         _replace_folder(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -587,10 +672,24 @@ def export_sfz(preset: Preset, folder: str | os.PathLike, *, options: SfzOptions
     return SfzInstrument(dest / f"{stem}.sfz", regions, low, high, time.perf_counter() - t0)
 
 
+def sample_gain_db(preset_gain_db: float, peak: float) -> float:
+    """The part of a preset's output gain the samples take: all of it, unless a boost would take the loudest past -1 dBFS.
+
+    Parameters
+    ----------
+    preset_gain_db
+        ``preset.render.gain_db`` (a match's level to its target's loudness).
+    peak
+        Largest absolute sample value of all the samples before any gain.
+    """
+    if peak <= 0.0 or preset_gain_db <= 0.0:
+        return preset_gain_db
+    return min(preset_gain_db, max(0.0, SAMPLE_PEAK_DB - 20 * math.log10(peak)))
+
+
 def sfz_text(preset: Preset, regions: list[SfzRegion], layers: list[Layer], *, center: int, low: int, high: int,
-             options: SfzOptions, source: str | None) -> str:
+             options: SfzOptions, source: str | None, gain_db: float = 0.0) -> str:
     """The .sfz file: a header comment naming the source preset and how it was sampled, then the regions."""
-    synth = get_synth(preset.synth)
     title = preset.name or (Path(source).name if source else "preset")
     r = preset.render
     lines = [f"{MARKER} of {title}"]
@@ -601,6 +700,9 @@ def sfz_text(preset: Preset, regions: list[SfzRegion], layers: list[Layer], *, c
         lines.append(f"// {preset.description}")
     if preset.match and preset.match.get("target"):
         lines.append(f"// Matched to {Path(str(preset.match['target'])).name} by GASCAR's evolutionary search.")
+    matched = [k for k in matched_keys(preset) if low <= k <= high]
+    if matched:
+        lines.append(f"// Matched on the notes {', '.join(key_name(k) for k in matched)}: each is a sampled key.")
     lines += [
         "// Play: load this file in any SFZ player (sfizz, ...); it needs only the samples/ folder beside it.",
         f"// Keys {low}-{high} ({key_name(low)}-{key_name(high)}): {len({g.zone for g in regions})} samples, one every "
@@ -609,7 +711,7 @@ def sfz_text(preset: Preset, regions: list[SfzRegion], layers: list[Layer], *, c
     if len(layers) > 1:
         lines.append(f"// Velocity: {len(layers)} layers rendered at velocities "
                      f"{', '.join(str(la.velocity) for la in layers)}; amp_velcurve ramps the level between them.")
-    elif synth.responds_to_velocity:
+    elif preset.responds_to_velocity:
         lines.append(f"// Velocity: one layer rendered at velocity {layers[0].velocity}; every velocity plays it (amp_veltrack=0).")
     else:
         lines.append("// Velocity: this synth does not respond to velocity, so neither does the instrument (amp_veltrack=0).")
@@ -618,6 +720,7 @@ def sfz_text(preset: Preset, regions: list[SfzRegion], layers: list[Layer], *, c
         "sustained sounds loop (crossfade rendered in), decaying ones play to their end.",
         "// Release: note-off starts ampeg_release, measured from the synth's own release "
         f"(written as T60 x {SFIZZ_RELEASE_DB / 60:.3f}: sfizz's release falls {SFIZZ_RELEASE_DB:.1f} dB in ampeg_release seconds).",
+        *_level_comment(preset.render.gain_db, gain_db),
         f"// Made with GASCAR {__version__}.",
         "",
         "<control>",
@@ -631,6 +734,15 @@ def sfz_text(preset: Preset, regions: list[SfzRegion], layers: list[Layer], *, c
         lines.append(f"<group> lovel={layer.lovel} hivel={layer.hivel}" if len(layers) > 1 else "<group>")
         lines += [f"<region> {g.opcodes()}" for g in regions if g.layer == layer]
     return "\n".join(lines) + "\n"
+
+
+def _level_comment(preset_gain_db: float, gain_db: float) -> list[str]:
+    if preset_gain_db == 0.0 and gain_db == 0.0:
+        return []
+    if abs(preset_gain_db - gain_db) < 0.05:
+        return [f"// Level: the samples carry the preset's output gain ({preset_gain_db:+.1f} dB, its target's loudness)."]
+    return [f"// Level: the samples carry {gain_db:+.1f} dB of the preset's {preset_gain_db:+.1f} dB output gain (more would "
+            f"pass -1 dBFS); raise the player's volume by {preset_gain_db - gain_db:.1f} dB for its target's loudness."]
 
 
 def _is_export(folder: Path) -> bool:

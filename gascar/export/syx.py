@@ -220,7 +220,9 @@ def read_preset(path: str | os.PathLike, voice: int | None = None):
         Naming the file (and voice): any problem of :func:`read_voices`, a
         voice number out of range or missing for a bank, and values GASCAR's
         dx7 synth cannot play exactly (out of range, sample-and-hold LFO,
-        key velocity or keyboard level scaling, which it keeps at neutral).
+        a transpose other than C3). Key velocity and keyboard level scaling
+        are the synth's keyboard parameters: the preset holds those that are
+        not neutral.
     """
     from ..preset import Preset
 
@@ -239,4 +241,6 @@ def read_preset(path: str | os.PathLike, voice: int | None = None):
         raise PresetError(f"{where} uses what GASCAR's dx7 synth does not play: {'; '.join(problems[:3])}{more}. "
                           "Load it in Dexed instead", path=path)
     synth = dx7.DX7()
-    return Preset(synth=synth.name, params=synth.params.values_to_json(physical), name=name)
+    params = synth.params.values_to_json(physical)
+    params.update({s.name: s.to_json(physical[s.name]) for s in synth.keyboard if physical[s.name] != s.default_value()})
+    return Preset(synth=synth.name, params=params, name=name)

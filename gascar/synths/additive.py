@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import dsp
 from ..params import ParamSpace, ParamSpec
+from . import keyboard
 from .base import Synth, register
 
 PARAMS = ParamSpace(
@@ -41,6 +42,17 @@ def q_to_resonance(q: np.ndarray) -> np.ndarray:
     return np.clip((2.0 - 1.0 / np.asarray(q, dtype=np.float64)) / 1.98, 0.0, 1.0)
 
 
+#: Keyboard parameters (see :mod:`gascar.synths.keyboard`): the shared three and the tilt's key and velocity tracking.
+KEYBOARD = keyboard.keyboard_space(
+    ParamSpec("key_tilt_db_per_oct", -6.0, 6.0, unit="dB/oct", default=0.0,
+              description="Change of the spectral slope per octave above C4 (negative: darker up the keyboard)."),
+    ParamSpec("velocity_tilt_db_per_oct", 0.0, 12.0, unit="dB/oct", default=0.0,
+              description="How much steeper the spectral slope is at velocity 1 than at 127 (softer is darker)."),
+)
+#: Envelope times that follow key_time_scaling.
+KEY_TIMES = ("decay_s", "attack_s", "release_s", "noise_decay_s")
+
+
 @register
 class Additive(Synth):
     """48 stiff-string partials with tilt, odd/even balance, two peaks, per-partial decay; filtered noise."""
@@ -49,8 +61,11 @@ class Additive(Synth):
     version = 1
     description = "Partial bank (48, stiff-string inharmonicity, tilt, odd/even, two resonant peaks, per-partial decay) plus filtered noise."
     params = PARAMS
+    keyboard = KEYBOARD
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
+        p = keyboard.apply(p, f0_hz, velocity, KEYBOARD, times=KEY_TIMES, bounds=self.bounds,
+                           added={"tilt_db_per_oct": ("key_tilt_db_per_oct", "velocity_tilt_db_per_oct")})
         n = len(f0_hz)
         out = np.empty((n, n_samples), dtype=np.float32)
         noise = dsp.white_noise(n_samples)

@@ -82,12 +82,13 @@ class Synth:
         """Whether a voice with these physical values (its keyboard parameters may be left out) changes with velocity.
 
         A synth that always does (:attr:`responds_to_velocity`), or one whose
-        keyboard parameters named ``velocity_*`` are away from their neutral defaults.
+        keyboard parameters about velocity (``velocity`` in their names) are
+        away from their neutral defaults.
         """
         if self.responds_to_velocity:
             return True
         for spec in self.keyboard:
-            if spec.name.startswith("velocity_") and spec.name in physical:
+            if "velocity" in spec.name and spec.name in physical:
                 if np.any(np.asarray(physical[spec.name], dtype=np.float64) != spec.default_value()):
                     return True
         return False

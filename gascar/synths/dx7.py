@@ -21,16 +21,18 @@ What is rendered is what Dexed plays
     - the sample-and-hold LFO wave is left out: Dexed's random sequence runs
       on across notes, so no render can say what the next note will hear.
 
-Fixed at neutral values (the README says which)
-    Per-operator key velocity (sensitivity) 0: at velocity 100 the DX7's
-    velocity table makes any sensitivity add at most half an output-level
-    step, so a single-note match cannot tell the values apart, and a
-    drifting gene would write a random velocity response into the voice.
-    Keyboard level scaling (break point, depths, curves) off: at one note
-    it only adds to the operator's output level (MSFA ``dx7note.cc``), which
-    the output level gene already sets. Transpose C3 (none). So the voices
-    GASCAR writes play the same at every velocity (``responds_to_velocity``
-    is False); velocity still reaches the engine.
+Keyboard parameters (searched by instrument matches only)
+    Per-operator key velocity (sensitivity) and keyboard level scaling
+    (break point, left and right depths and curves) are the synth's
+    :attr:`~gascar.synths.Synth.keyboard` parameters, neutral by default
+    (key velocity 0, depths 0, curves -LIN, break point 39 = C3): at
+    velocity 100 the DX7's velocity table makes any sensitivity add at
+    most half an output-level step, and at one note level scaling only
+    adds to the operator's output level (MSFA ``dx7note.cc``), so a
+    one-note match cannot tell their values apart and leaves them neutral
+    (its voices play the same at every velocity). A match of several
+    notes and velocities searches them, and its voices carry them. Rate
+    scaling is a gene of every match. Transpose is fixed at C3 (none).
 
 Pitch
     The DX7 plays MIDI notes of equal temperament (A4 = 440 Hz): a render
@@ -128,23 +130,43 @@ def _global_specs() -> list[tuple[ParamSpec, int, int]]:
     return specs
 
 
+#: Keyboard level scaling curves, in DX7 order (byte 0 .. 3).
+CURVES = ("-lin", "-exp", "+exp", "+lin")
+
+
+def _keyboard_specs(k: int) -> list[tuple[ParamSpec, int, int]]:
+    """Operator ``k``'s keyboard genes (neutral defaults) with their VCED byte."""
+    b = _op_base(k)
+    return [
+        (ParamSpec(f"op{k}_key_velocity", 0, 7, scale="integer", default=0,
+                   description=f"How much operator {k}'s level follows velocity (0: not at all)."), b + 15, 0),
+        (ParamSpec(f"op{k}_break_point", 0, 99, scale="integer", default=39,
+                   description=f"Key where operator {k}'s level scaling starts (0 is A-1, 39 is C3 on Dexed's keyboard, "
+                               "MIDI 60)."), b + 8, 0),
+        (ParamSpec(f"op{k}_left_depth", 0, 99, scale="integer", default=0,
+                   description=f"How much operator {k}'s level changes below the break point."), b + 9, 0),
+        (ParamSpec(f"op{k}_right_depth", 0, 99, scale="integer", default=0,
+                   description=f"How much operator {k}'s level changes above the break point."), b + 10, 0),
+        (ParamSpec(f"op{k}_left_curve", scale="choice", choices=CURVES, default="-lin",
+                   description=f"Curve of operator {k}'s level scaling below the break point (- falls, + rises)."), b + 11, 0),
+        (ParamSpec(f"op{k}_right_curve", scale="choice", choices=CURVES, default="-lin",
+                   description=f"Curve of operator {k}'s level scaling above the break point (- falls, + rises)."), b + 12, 0),
+    ]
+
+
 _LAYOUT = _global_specs() + [item for k in range(1, N_OPERATORS + 1) for item in _op_specs(k)]
+_KEYBOARD_LAYOUT = [item for k in range(1, N_OPERATORS + 1) for item in _keyboard_specs(k)]
 PARAMS = ParamSpace(spec for spec, _, _ in _LAYOUT)
+#: The keyboard parameters (velocity sensitivity, level scaling), searched by instrument matches only.
+KEYBOARD = ParamSpace(spec for spec, _, _ in _KEYBOARD_LAYOUT)
+VOICE_PARAMS = PARAMS + KEYBOARD
 #: Parameter name -> (VCED byte, offset added to the physical value): the one map from genes to the engine.
-VOICE_LAYOUT: dict[str, tuple[int, int]] = {spec.name: (byte, offset) for spec, byte, offset in _LAYOUT}
+VOICE_LAYOUT: dict[str, tuple[int, int]] = {spec.name: (byte, offset) for spec, byte, offset in _LAYOUT + _KEYBOARD_LAYOUT}
 
 
 def _fixed_bytes() -> dict[int, tuple[int, str]]:
     """VCED bytes the synth keeps fixed: byte -> (value, what it is, as Dexed names it)."""
-    fixed = {136: (1, "oscillator key sync"), 141: (1, "LFO key sync"), 144: (24, "transpose")}
-    for k in range(1, N_OPERATORS + 1):
-        b = _op_base(k)
-        fixed.update({
-            b + 8: (39, f"op{k} break point"), b + 9: (0, f"op{k} left scale depth"), b + 10: (0, f"op{k} right scale depth"),
-            b + 11: (0, f"op{k} left key scale curve"), b + 12: (0, f"op{k} right key scale curve"),
-            b + 15: (0, f"op{k} key velocity"),
-        })
-    return fixed
+    return {136: (1, "oscillator key sync"), 141: (1, "LFO key sync"), 144: (24, "transpose")}
 
 
 #: VCED byte -> (value, name) of every setting the synth keeps fixed (see the module notes).
@@ -157,7 +179,8 @@ def voice_bytes(physical, name: str = INIT_NAME) -> np.ndarray:
     Parameters
     ----------
     physical : mapping of str to float or ndarray, shape (n,)
-        Every parameter of :data:`PARAMS` (bin indices for choices).
+        Every parameter of :data:`PARAMS` (bin indices for choices); those
+        of :data:`KEYBOARD` may be left out (neutral).
     name : str
         Voice name (ASCII, cut or padded to 10 characters).
 
@@ -167,9 +190,11 @@ def voice_bytes(physical, name: str = INIT_NAME) -> np.ndarray:
         One voice per row; values clipped onto each parameter's range.
     """
     cols = {k: np.atleast_1d(np.asarray(physical[k], dtype=np.float64)) for k in PARAMS.names}
+    cols.update({s.name: np.atleast_1d(np.asarray(physical.get(s.name, s.default_value()), dtype=np.float64))
+                 for s in KEYBOARD})
     n = max(len(c) for c in cols.values())
     out = np.zeros((n, VOICE_SIZE), dtype=np.uint8)
-    for spec in PARAMS:
+    for spec in VOICE_PARAMS:
         byte, offset = VOICE_LAYOUT[spec.name]
         v = np.clip(np.rint(cols[spec.name]), spec.low, spec.high) + offset
         out[:, byte] = v.astype(np.uint8)
@@ -189,20 +214,20 @@ def voice_values(voice: bytes | np.ndarray) -> tuple[dict[str, float], str, list
     Returns
     -------
     physical : dict of str to float
-        Every parameter (bin indices for choices).
+        Every parameter, keyboard ones included (bin indices for choices).
     name : str
         The voice name, trailing spaces removed.
     problems : list of str
         What the synth cannot play exactly: values out of the DX7's ranges,
         the sample-and-hold LFO, and fixed settings that differ (for
-        example ``"op2 key velocity 3 (GASCAR plays 0)"``). Empty for every
+        example ``"transpose 30 (GASCAR plays 24)"``). Empty for every
         voice GASCAR writes.
     """
     v = np.frombuffer(bytes(voice), dtype=np.uint8) if not isinstance(voice, np.ndarray) else voice.astype(np.uint8)
     if v.shape != (VOICE_SIZE,):
         raise SynthError(f"a DX7 voice has {VOICE_SIZE} bytes, got {v.size}")
     physical, problems = {}, []
-    for spec in PARAMS:
+    for spec in VOICE_PARAMS:
         byte, offset = VOICE_LAYOUT[spec.name]
         value = int(v[byte]) - offset
         if not spec.low <= value <= spec.high:
@@ -416,6 +441,8 @@ def render_voices(voices: np.ndarray, notes: np.ndarray, velocities: np.ndarray,
     out = np.zeros((len(voices), n_samples), dtype=np.float32)
     # A hair over n_samples: the engine rounds duration * rate after a float32 cast.
     duration_s = (n_samples + 0.25) / sample_rate
+    # A note-off after the render's end changes nothing; capped, it cannot overflow the engine's sample count.
+    hold_s = np.minimum(np.asarray(hold_s, dtype=np.float64), duration_s + 1.0)
     switches = b"\x3f"  # every operator on (byte 156 of the engine's voice)
     for i, voice in enumerate(voices):
         eng.load_sysex(voice.tobytes() + switches)
@@ -433,6 +460,7 @@ class DX7(Synth):
     version = 1
     description = "A DX7 voice (6 operators, 32 algorithms, pitch EG, LFO) played by Dexed's engine; exports .syx."
     params = PARAMS
+    keyboard = KEYBOARD
     responds_to_velocity = False
     #: Not in ``--synth auto``: see the README (measured against the five numpy synths).
     in_auto = False

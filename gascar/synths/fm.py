@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import dsp
 from ..params import ParamSpace, ParamSpec
+from . import keyboard
 from .base import Synth, register
 
 #: Algorithms: name -> (modulations as (source, target) operator numbers, carriers).
@@ -87,6 +88,18 @@ PARAMS = ParamSpace(
 )
 
 
+#: Keyboard parameters (see :mod:`gascar.synths.keyboard`): the shared three and the modulators' key and velocity
+#: scaling (brightness: a modulator's level is its modulation index).
+KEYBOARD = keyboard.keyboard_space(
+    ParamSpec("key_mod_db_per_oct", -12.0, 12.0, unit="dB/oct", default=0.0,
+              description="Change of the modulators' levels per octave above C4 (negative: less bright up the keyboard)."),
+    ParamSpec("velocity_mod_db", 0.0, 30.0, unit="dB", default=0.0,
+              description="How much lower the modulators' levels are at velocity 1 than at 127 (softer is less bright)."),
+)
+#: Envelope times that follow key_time_scaling.
+KEY_TIMES = tuple(f"op{k}_{t}" for k in range(1, dsp.N_OPERATORS + 1) for t in ("attack_s", "decay_s")) + ("release_s",)
+
+
 @register
 class FM(Synth):
     """Four-operator phase-modulation synth with ten algorithms."""
@@ -95,8 +108,11 @@ class FM(Synth):
     version = 1
     description = "Four sine operators (ratio, level, ADSR each) in ten algorithms, feedback on operator 4."
     params = PARAMS
+    keyboard = KEYBOARD
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
+        neutral = keyboard.neutral(p, KEYBOARD)
+        p = keyboard.apply(p, f0_hz, velocity, KEYBOARD, times=KEY_TIMES, bounds=self.bounds)
         n = len(f0_hz)
         ks = range(1, dsp.N_OPERATORS + 1)
 
@@ -108,6 +124,9 @@ class FM(Synth):
         out = np.empty((n, n_samples), dtype=np.float32)
         freq = ratios * f0_hz[:, None]
         level, att, dec, sus = per_op("level"), per_op("attack_s"), per_op("decay_s"), per_op("sustain")
+        if not neutral:  # the modulators' levels (their indices) follow the key and the velocity
+            factor = 10.0 ** (keyboard.amount(p, f0_hz, velocity, key="key_mod_db_per_oct", soft="velocity_mod_db") / 20.0)
+            level = np.clip(np.where(CARRIER_MASKS[alg] > 0, level, level * factor[:, None]), 0.0, 1.0)
         for sl in dsp.voice_batches(n):
             x = dsp.fm_operators(
                 freq[sl], level[sl], att[sl], dec[sl], sus[sl], p["release_s"][sl], p["feedback"][sl],

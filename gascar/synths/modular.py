@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import dsp
 from ..params import ParamSpace, ParamSpec
+from . import keyboard
 from .additive import q_to_resonance
 from .base import Synth, register
 from .fm import ALGORITHM_NAMES, CARRIER_MASKS, MOD_MATRICES, operator_ratio
@@ -103,6 +104,15 @@ def _col(x: np.ndarray) -> np.ndarray:
     return x[:, None].astype(np.float32)
 
 
+#: Keyboard parameters (see :mod:`gascar.synths.keyboard`): the shared three and velocity to cutoff.
+KEYBOARD = keyboard.keyboard_space(
+    ParamSpec("velocity_cutoff_oct", 0.0, 4.0, unit="oct", default=0.0,
+              description="How far the filter's cutoff falls from velocity 127 to velocity 1 (softer is darker)."))
+#: Envelope times that follow key_time_scaling.
+KEY_TIMES = ("fm_index_decay_s", "wt_position_decay_s", "add_decay_s", "noise_decay_s", "filter_attack_s", "filter_decay_s",
+             "pitch_env_decay_s", "attack_s", "decay_s", "release_s")
+
+
 @register
 class Modular(Synth):
     """Sources, filter, LFO, pitch envelope, drive and EQ, each switched by a masking gene."""
@@ -111,8 +121,11 @@ class Modular(Synth):
     version = 1
     description = "Oscillators, FM, wavetable, partials and noise, filter, LFO, pitch envelope, drive, EQ: each module with an on/off gene."
     params = PARAMS
+    keyboard = KEYBOARD
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
+        p = keyboard.apply(p, f0_hz, velocity, KEYBOARD, times=KEY_TIMES, bounds=self.bounds,
+                           octaves={"cutoff_hz": (None, "velocity_cutoff_oct")})
         n = len(f0_hz)
         out = np.empty((n, n_samples), dtype=np.float32)
         noise = dsp.white_noise(n_samples)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import dsp
 from ..params import ParamSpace, ParamSpec
+from . import keyboard
 from .base import Synth, register, render_fused
 
 PARAMS = ParamSpace(
@@ -41,6 +42,14 @@ PARAMS = ParamSpace(
 )
 
 
+#: Keyboard parameters (see :mod:`gascar.synths.keyboard`): the shared three and velocity to cutoff.
+KEYBOARD = keyboard.keyboard_space(
+    ParamSpec("velocity_cutoff_oct", 0.0, 4.0, unit="oct", default=0.0,
+              description="How far the cutoff falls from velocity 127 to velocity 1 (softer is darker)."))
+#: Envelope times that follow key_time_scaling.
+KEY_TIMES = ("filter_attack_s", "filter_decay_s", "filter_release_s", "attack_s", "decay_s", "release_s", "pitch_env_decay_s")
+
+
 @register
 class Subtractive(Synth):
     """Two oscillators plus noise, a resonant filter with its own envelope, an amplifier, an LFO."""
@@ -49,7 +58,10 @@ class Subtractive(Synth):
     version = 1
     description = "Two band-limited oscillators and noise through a resonant filter with its own envelope; amp envelope, LFO, drive."
     params = PARAMS
+    keyboard = KEYBOARD
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
+        p = keyboard.apply(p, f0_hz, velocity, KEYBOARD, times=KEY_TIMES, bounds=self.bounds,
+                           octaves={"cutoff_hz": (None, "velocity_cutoff_oct")})
         return render_fused(dsp.subtractive_voices, dsp.SUBTRACTIVE_COLUMNS, p, f0_hz, n_samples, sample_rate, hold_s,
                             noise=True)

@@ -22,8 +22,16 @@ What is rendered is what the preset plays
     :func:`render_states`). Fixed for the same reason: oscillator random
     phase 0 (Vital otherwise starts every voice at a random phase), the
     reverb's chorus off (its LFO runs on from note to note), LFO 1 in
-    seconds, retriggered by each note. Velocity tracking stays 0, so the
-    patch plays the same at every velocity.
+    seconds, retriggered by each note.
+
+Keyboard parameters (searched by instrument matches only)
+    Vital's own velocity tracking of level (``velocity_track``) and three
+    amounts of modulation slots (:data:`KEYBOARD_MODULATIONS`): velocity on
+    the cutoff, the note on the envelopes' decay and release, the note on
+    the oscillators' levels. Neutral by default: velocity tracking 0 and,
+    while every amount is 0, no slot written at all, so a one-note match's
+    patch (and every patch written before they existed) is the state it
+    was, and plays the same at every velocity.
 
 Pitch
     Vital plays MIDI notes; the rest of the pitch (under half a semitone)
@@ -56,6 +64,8 @@ FILTER_STYLES = ("12db", "24db")
 DISTORTION_TYPES = ("soft_clip", "hard_clip", "linear_fold", "sine_fold")
 #: Longest envelope stage as a raw value (Vital's range ends at 2.378, 32 s; 1.682 is 8 s).
 _ENV_MAX = 1.6818
+#: Vital's whole range of an envelope stage (raw value), which a modulation amount of 1 spans.
+_ENV_RANGE = 2.378420114517212
 _SWITCH = ("off", "on")
 
 
@@ -132,8 +142,31 @@ MODULATIONS: tuple[tuple[str, str, str, bool], ...] = (
     ("mod_lfo_1_filter_1_cutoff", "lfo_1", "filter_1_cutoff", True),
 )
 _MOD_GENES = {slot[0] for slot in MODULATIONS}
+#: The keyboard parameters: Vital's velocity tracking and the amounts of :data:`KEYBOARD_MODULATIONS`.
+KEYBOARD = ParamSpace([
+    ParamSpec("velocity_track", 0.0, 1.0, default=0.0,
+              description="Vital's velocity tracking of the level (1: velocity 30 about 25 dB below velocity 127)."),
+    ParamSpec("mod_velocity_filter_1_cutoff", 0.0, 0.5, scale="curve", curve=2.0, default=0.0,
+              description="Velocity's amount on filter 1's cutoff: louder is brighter (0.1: 12.8 semitones from 0 to 127)."),
+    ParamSpec("mod_note_env_time", -0.25, 0.25, default=0.0,
+              description="The note's amount on the envelopes' decay and release, bipolar around the middle of the "
+                          "keyboard (negative: shorter up the keyboard)."),
+    ParamSpec("mod_note_osc_level", -0.5, 0.5, default=0.0,
+              description="The note's amount on both oscillators' levels, bipolar (negative: quieter up the keyboard)."),
+])
+#: Modulation slots of the keyboard parameters, written after :data:`MODULATIONS` only when an amount is not 0.
+KEYBOARD_MODULATIONS: tuple[tuple[str, str, str, bool], ...] = (
+    ("mod_velocity_filter_1_cutoff", "velocity", "filter_1_cutoff", False),
+    ("mod_note_env_time", "note", "env_1_decay", True),
+    ("mod_note_env_time", "note", "env_1_release", True),
+    ("mod_note_env_time", "note", "env_2_decay", True),
+    ("mod_note_env_time", "note", "env_2_release", True),
+    ("mod_note_osc_level", "note", "osc_1_level", True),
+    ("mod_note_osc_level", "note", "osc_2_level", True),
+)
 #: Genes that are Vital controls of the same name (the rest: harmonics, modulation amounts).
 CONTROL_GENES = tuple(n for n in PARAMS.names if n not in HARMONIC_NAMES and n not in _MOD_GENES)
+VOICE_PARAMS = PARAMS + KEYBOARD
 #: Controls the synth keeps fixed, with why (the module notes; the README lists them).
 FIXED_CONTROLS: dict[str, float] = {
     "osc_1_on": 1.0,
@@ -150,7 +183,7 @@ FIXED_CONTROLS: dict[str, float] = {
     "chorus_on": 1.0,
     "reverb_on": 1.0,
     "reverb_chorus_amount": 0.0,  # the reverb's chorus LFO runs on from note to note
-    "velocity_track": 0.0,
+    "velocity_track": 0.0,  # neutral: a keyboard gene (KEYBOARD) of instrument matches sets it
 }
 #: How Vital displays the raw values of genes that are not in plain units.
 UNITS = {
@@ -213,13 +246,23 @@ def _wavetable(name: str, frames: list[str]) -> dict:
     }
 
 
+def modulation_slots(physical) -> tuple[tuple[str, str, str, bool], ...]:
+    """The modulation slots of one voice: :data:`MODULATIONS`, then :data:`KEYBOARD_MODULATIONS` when one of their
+    amounts is not 0.
+    """
+    if any(float(physical.get(gene, 0.0)) != 0.0 for gene, _, _, _ in KEYBOARD_MODULATIONS):
+        return MODULATIONS + KEYBOARD_MODULATIONS
+    return MODULATIONS
+
+
 def controls(physical, f0_hz: float) -> dict[str, float]:
     """Every Vital control the synth sets for one voice: fixed ones, genes, modulation amounts, tuning.
 
     Parameters
     ----------
     physical : mapping of str to float
-        Every parameter of :data:`PARAMS` (bin indices for choices).
+        Every parameter of :data:`PARAMS` (bin indices for choices); those
+        of :data:`KEYBOARD` may be left out (neutral).
     f0_hz : float
         The pitch to play (the rest beyond the MIDI note goes into the oscillators' tune).
 
@@ -233,9 +276,11 @@ def controls(physical, f0_hz: float) -> dict[str, float]:
         spec = PARAMS[name]
         v = float(np.clip(float(physical[name]), spec.low, spec.high) if not spec.is_categorical else physical[name])
         out[name] = float(np.rint(v)) if spec.scale in ("integer", "choice") else v
-    for k, (gene, _, _, bipolar) in enumerate(MODULATIONS, start=1):
-        spec = PARAMS[gene]
-        out[f"modulation_{k}_amount"] = float(np.clip(float(physical[gene]), spec.low, spec.high))
+    track = KEYBOARD["velocity_track"]
+    out["velocity_track"] = float(np.clip(float(physical.get("velocity_track", 0.0)), track.low, track.high))
+    for k, (gene, _, _, bipolar) in enumerate(modulation_slots(physical), start=1):
+        spec = VOICE_PARAMS[gene]
+        out[f"modulation_{k}_amount"] = float(np.clip(float(physical.get(gene, 0.0)), spec.low, spec.high))
         out[f"modulation_{k}_bipolar"] = 1.0 if bipolar else 0.0
     tune = float(midi_pitch(np.array([f0_hz]))[1][0])
     out["osc_1_tune"] = tune
@@ -263,7 +308,7 @@ def state(physical, f0_hz: float, *, name: str = "", comments: str = "") -> dict
     settings: dict = controls(physical, f0_hz)
     levels = np.array([float(physical[n]) for n in HARMONIC_NAMES])
     harmonic = wavetables.encode_frame(wavetables.harmonic_frames(levels))
-    settings["modulations"] = [{"source": src, "destination": dst} for _, src, dst, _ in MODULATIONS]
+    settings["modulations"] = [{"source": src, "destination": dst} for _, src, dst, _ in modulation_slots(physical)]
     settings["wavetables"] = [
         _wavetable("GASCAR harmonics", [harmonic]),
         _wavetable("Basic Shapes", list(_BASIC_WAVE_DATA)),
@@ -317,7 +362,8 @@ def engine(sample_rate: int):
 
 
 def release_tail_s(physical) -> np.ndarray:
-    """Time the voice sounds after note-off: the longer of the two envelopes' releases (Vital: value^4 s).
+    """Time the voice sounds after note-off: the longer of the two envelopes' releases (Vital: value^4 s), at most
+    lengthened by the note's modulation of the release (``mod_note_env_time``, on any note).
 
     Parameters
     ----------
@@ -327,8 +373,11 @@ def release_tail_s(physical) -> np.ndarray:
     -------
     ndarray, shape (n,), float64
     """
-    return np.maximum(np.atleast_1d(np.asarray(physical["env_1_release"], dtype=np.float64)),
-                      np.atleast_1d(np.asarray(physical["env_2_release"], dtype=np.float64))) ** 4
+    raw = np.maximum(np.atleast_1d(np.asarray(physical["env_1_release"], dtype=np.float64)),
+                     np.atleast_1d(np.asarray(physical["env_2_release"], dtype=np.float64)))
+    if "mod_note_env_time" in physical:  # a bipolar amount reaches +-amount of the control's range (0 .. 2.378)
+        raw = np.minimum(raw + np.abs(np.asarray(physical["mod_note_env_time"], dtype=np.float64)) * _ENV_RANGE, _ENV_RANGE)
+    return raw ** 4
 
 
 def render_duration_s(n_samples: int, sample_rate: int, hold_s: float, tail_s: float) -> float:
@@ -390,6 +439,7 @@ class Vital(Synth):
     description = ("Vital's engine: a harmonic wavetable and a basic-shapes oscillator, filter, two envelopes, LFO, "
                    "distortion, chorus, reverb; exports .vital.")
     params = PARAMS
+    keyboard = KEYBOARD
     responds_to_velocity = False
     #: Not in ``--synth auto``: Vital renders 20-40 times slower than the numpy synths.
     in_auto = False
@@ -417,7 +467,7 @@ class Vital(Synth):
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
         n = len(f0_hz)
-        texts = [json.dumps(state({k: p[k][i] for k in PARAMS.names}, float(f0_hz[i]))) for i in range(n)]
+        texts = [json.dumps(state({k: p[k][i] for k in VOICE_PARAMS.names}, float(f0_hz[i]))) for i in range(n)]
         notes, _ = midi_pitch(f0_hz)
         vel = np.clip(np.rint(velocity), 1, 127)
         return render_states(texts, notes, vel, hold_s, release_tail_s(p), n_samples, sample_rate)

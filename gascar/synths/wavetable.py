@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import dsp
 from ..params import ParamSpace, ParamSpec
+from . import keyboard
 from .base import Synth, register, render_fused
 
 PARAMS = ParamSpace(
@@ -34,6 +35,14 @@ PARAMS = ParamSpace(
 )
 
 
+#: Keyboard parameters (see :mod:`gascar.synths.keyboard`): the shared three and velocity to cutoff.
+KEYBOARD = keyboard.keyboard_space(
+    ParamSpec("velocity_cutoff_oct", 0.0, 4.0, unit="oct", default=0.0,
+              description="How far the cutoff falls from velocity 127 to velocity 1 (softer is darker)."))
+#: Envelope times that follow key_time_scaling.
+KEY_TIMES = ("position_decay_s", "filter_attack_s", "filter_decay_s", "attack_s", "decay_s", "release_s")
+
+
 @register
 class Wavetable(Synth):
     """A scanned wavetable oscillator (optionally doubled), resonant filter, filter and amp envelopes, LFO."""
@@ -42,6 +51,9 @@ class Wavetable(Synth):
     version = 1
     description = "Band-limited wavetable oscillator (8 frames, envelope- and LFO-scanned, unison), resonant filter, envelopes."
     params = PARAMS
+    keyboard = KEYBOARD
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
+        p = keyboard.apply(p, f0_hz, velocity, KEYBOARD, times=KEY_TIMES, bounds=self.bounds,
+                           octaves={"cutoff_hz": (None, "velocity_cutoff_oct")})
         return render_fused(dsp.wavetable_voices, dsp.WAVETABLE_COLUMNS, p, f0_hz, n_samples, sample_rate, hold_s)
