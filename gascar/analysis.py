@@ -20,6 +20,11 @@ Note length
     :data:`HOLD_DB` of the peak level. It is the default of the fitness's
     note-off gene (the evolution decides the note-off the synth renders
     with); the render lasts the whole (tail-trimmed) target.
+Spectral model
+    :func:`gascar.sms.analyse_sound` models the note as partials plus a
+    residual noise, with its amplitude envelope, ADSR fit and rolloff and
+    centroid trajectories (:class:`gascar.sms.SoundModel`, the ``model``
+    attribute): what analysis-driven starts and spectral voices read.
 Cache
     Results are kept in memory for the process and on disk under
     :func:`cache_dir` (``cache_dir=`` option, else ``$GASCAR_CACHE_DIR``,
@@ -42,9 +47,10 @@ import numpy as np
 from . import fileio, validate
 from .errors import AnalysisError, GascarError
 from .jit import first_use
+from .sms import SoundModel, analyse_sound
 
 #: Bump when the analysis changes, so stale cache entries are ignored.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 #: Trailing audio more than this many dB below the peak frame is cut.
 TAIL_DB = 60.0
 #: Frames within this many dB of the peak count for the pitch decision.
@@ -115,6 +121,9 @@ class Target:
         The file was longer than the analysis window.
     options : dict
         The analysis options used.
+    model : gascar.sms.SoundModel or None
+        The note's spectral model (partials, residual, envelopes); None
+        only for targets built without one.
     """
 
     samples: np.ndarray
@@ -130,6 +139,7 @@ class Target:
     voiced_prob: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.float32))
     truncated: bool = False
     options: dict = field(default_factory=dict)
+    model: SoundModel | None = field(default=None, repr=False)
 
     @property
     def n_samples(self) -> int:
@@ -281,7 +291,15 @@ def analyse(path: Path, opts: dict, sha: str | None = None) -> Target:
         samples=y, sample_rate=sr, path=str(path), sha256=sha or file_sha256(path), pitched=pitched, f0_hz=f0,
         f0_confidence=conf, f0_source=source, hold_s=hold_s, f0_contour_hz=contour, voiced_prob=prob,
         truncated=loaded.truncated, options={k: opts[k] for k in _KEYED} | ({"unpitched": True} if opts["unpitched"] else {}),
+        model=sound_model(y, sr, f0 if pitched else None, hold_s, contour),
     )
+
+
+def sound_model(samples: np.ndarray, sample_rate: int, f0_hz: float | None, hold_s: float,
+                f0_contour_hz: np.ndarray | None = None) -> SoundModel:
+    """:func:`gascar.sms.analyse_sound` with the pitch decision's f0 and pYIN's contour (frames :data:`HOP` apart)."""
+    contour = f0_contour_hz if f0_contour_hz is not None and np.size(f0_contour_hz) else None
+    return analyse_sound(samples, sample_rate, f0_hz=f0_hz, hold_s=hold_s, f0_contour_hz=contour, contour_hop=HOP)
 
 
 def analysed_samples(path: str | os.PathLike, **options) -> tuple[np.ndarray, int]:
@@ -427,10 +445,11 @@ _ARRAYS = ("samples", "f0_contour_hz", "voiced_prob")
 
 
 def _write_cache(path: Path, target: Target) -> None:
-    meta = {f.name: getattr(target, f.name) for f in fields(Target) if f.name not in _ARRAYS}
+    meta = {f.name: getattr(target, f.name) for f in fields(Target) if f.name not in _ARRAYS and f.name != "model"}
+    model = target.model.to_arrays() if target.model is not None else {}
     try:
         with fileio.atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, meta=np.array(json.dumps(meta)), **{k: getattr(target, k) for k in _ARRAYS})
+            np.savez(fh, meta=np.array(json.dumps(meta)), **{k: getattr(target, k) for k in _ARRAYS}, **model)
     except (GascarError, OSError):
         pass  # an unwritable cache only costs time
 
@@ -442,8 +461,11 @@ def _read_cache(path: Path, source: Path) -> Target | None:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             arrays = {k: np.asarray(z[k], dtype=np.float32) for k in _ARRAYS}
+            model = SoundModel.from_arrays(z)
+        if model is None:
+            return None  # written by an older analysis: recomputed
         meta["path"] = str(source)
-        return Target(**meta, **arrays)
+        return Target(**meta, **arrays, model=model)
     except Exception:  # noqa: BLE001 - a damaged cache entry is recomputed
         return None
 
@@ -464,11 +486,14 @@ def target_from_audio(samples: np.ndarray, sample_rate: int, *, f0_hz: float | N
     """
     y = np.ascontiguousarray(samples, dtype=np.float32)
     env = envelope_db(y, sample_rate)
+    contour = None
     if f0_hz is None:
         contour, prob = pitch_track(y, sample_rate)
         pitched, f0, conf = pitch_decision(contour, prob, env)
         source = "pyin" if pitched else "none"
     else:
         pitched, f0, conf, source = True, float(f0_hz), 1.0, "user"
+    hold = estimate_hold(env, sample_rate, y.size)
     return Target(samples=y, sample_rate=int(sample_rate), path=name, sha256="", pitched=pitched, f0_hz=f0,
-                  f0_confidence=conf, f0_source=source, hold_s=estimate_hold(env, sample_rate, y.size))
+                  f0_confidence=conf, f0_source=source, hold_s=hold,
+                  model=sound_model(y, int(sample_rate), f0 if pitched else None, hold, contour))
