@@ -28,7 +28,7 @@ TRACK_HOP = 128
 #: Most partials a model keeps.
 MAX_PARTIALS = 80
 #: Bump when the model changes (part of the analysis cache's key).
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 #: Rolloff fraction of the rolloff trajectory.
 ROLLOFF = 0.85
 #: Notes shorter than this are not modelled (s).

@@ -29,7 +29,7 @@ import numpy as np
 from scipy.ndimage import percentile_filter
 
 #: A peak of the peak-hold spectrum must stand this far above its neighbourhood's median (dB).
-PROMINENCE_DB = 10.0
+PROMINENCE_DB = 6.0
 #: ... and lie within this range of the spectrum's strongest bin (dB).
 RANGE_DB = 80.0
 #: In a frame, a partial's peak must stand this far above the frame's local median to count as present (dB).
