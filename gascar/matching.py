@@ -40,6 +40,8 @@ from .outputs import MAX_TOP, MatchOutputs, check_writable, default_outputs, wri
 DEFAULT_BUDGET = 30000
 #: Generations between two checkpoint writes.
 CHECKPOINT_EVERY = 5
+#: Share of the first population ``--analysis-starts`` gives the starts and their jittered copies.
+ANALYSIS_START_SHARE = 0.25
 #: Settings a resumed match may change: a new total budget, a time limit for the continuation.
 RESUME_SETTINGS = ("budget", "time_limit_s")
 #: Names re-exported for callers of gascar.matching (the API before the split), and the plan's old name,
@@ -107,6 +109,12 @@ class MatchOptions:
         How an instrument match combines its notes' fitnesses (``mean``,
         ``max`` or ``rms``; ``None``: :data:`gascar.instrument_objective.DEFAULT_AGGREGATE`).
         Only for several notes.
+    analysis_starts : bool
+        Every synth's first population starts partly from the target's
+        spectral analysis (:meth:`gascar.objective.Objective.start_genomes`,
+        a quarter of it with jittered copies: ``start_share`` 0.25 unless
+        ``evolution`` sets it); otherwise only a synth with a warm start
+        (vital) starts from the analysis.
     """
 
     synth: str = "auto"
@@ -128,6 +136,7 @@ class MatchOptions:
     unpitched: bool = False
     max_duration_s: float | None = None
     aggregate: str | None = None
+    analysis_starts: bool = False
 
     def __post_init__(self) -> None:
         if self.budget is None:
@@ -138,6 +147,7 @@ class MatchOptions:
         validate.whole(self.generations, "generations", low=1, error=EvolutionError, optional=True)
         validate.number(self.f0_hz, "f0_hz", low=1.0, high=20000.0, unit="Hz", error=EvolutionError, optional=True)
         validate.flag(self.unpitched, "unpitched", error=EvolutionError)
+        validate.flag(self.analysis_starts, "analysis_starts", error=EvolutionError)
         validate.number(self.max_duration_s, "max_duration_s", low=0.05, high=600.0, unit="s", error=EvolutionError,
                         optional=True)
         if self.unpitched and (self.f0_hz is not None or "f0_hz" in self.analysis or "note" in self.analysis):
@@ -160,6 +170,8 @@ class MatchOptions:
             r = validate.whole(self.restart_after, "restart_after", low=0, error=EvolutionError,
                                what="a whole number of generations >= 0 (0: never)")
             changes["restart_stall"] = r or None
+        if self.analysis_starts:
+            changes.setdefault("start_share", ANALYSIS_START_SHARE)
         return get_engine(self.engine, **changes)
 
     def analysis_options(self) -> dict:
@@ -245,6 +257,9 @@ class MatchResult:
         Why the files are not where ``outputs`` first said (they were
         written beside the checkpoint or in the current folder instead;
         ``outputs`` then says where).
+    starts : str
+        Where the first populations began: one line for the summary
+        (analysis-driven starts, or uniform random genomes and why).
     """
 
     preset: object
@@ -267,6 +282,7 @@ class MatchResult:
     analysis: dict = field(default_factory=dict)
     output_error: str | None = None
     options: MatchOptions | None = None
+    starts: str = ""
 
     @property
     def lsd_db(self) -> float | None:
@@ -302,6 +318,7 @@ class MatchResult:
             "checkpoint": None if self.checkpoint is None else str(self.checkpoint),
             "analysis": dict(self.analysis),
             **({"output_error": self.output_error} if self.output_error else {}),
+            **({"starts": self.starts} if self.starts else {}),
         }
 
     def pitch_advice(self) -> str:
@@ -344,29 +361,17 @@ def default_budget(synth: str) -> int:
     return DEFAULT_BUDGET
 
 
-def start_genomes(objective, target) -> np.ndarray | None:
-    """Genomes ``(m, n_genes)`` a match of ``target`` starts from: the synth's :meth:`start_physical` at the target's pitch
-    (or the objective's own ``start_genomes()``, as an instrument's has).
+def start_genomes(objective, target=None, *, analysis: bool = False) -> np.ndarray | None:
+    """Genomes ``(m, n_genes)`` a match starts from besides random ones (:meth:`gascar.objective.Objective.start_genomes`,
+    or an instrument objective's).
 
-    None when the synth has none.
+    A synth whose :attr:`~gascar.synths.Synth.warm_start` is set (vital) always starts there; the other synths'
+    analysis-driven starts are used only when ``analysis`` is asked (``--analysis-starts``). None without starts.
     """
-    own = getattr(objective, "start_genomes", None)
-    if own is not None:
-        return own()
-    starts = objective.synth.start_physical(target)
-    if not starts:
+    if not (analysis or getattr(objective.synth, "warm_start", False)):
         return None
-    space = objective.space
-    k = objective.n_synth_genes
-    rows = []
-    for physical in starts:
-        synth_genes = objective.synth.params.to_genomes({n: np.atleast_1d(physical[n]) for n in objective.synth.params.names})[0]
-        rest = space.default_genome()[k:]
-        if target.pitched:
-            pitch, _ = objective.pitch_genes(float(target.f0_hz))
-            rest[: pitch.shape[1]] = pitch[1]  # octave 0, no fine tune
-        rows.append(np.concatenate([synth_genes, rest]))
-    return np.array(rows)
+    own = getattr(objective, "start_genomes", None)
+    return own() if own is not None else None
 
 
 def _make_objective(target, synth_name: str, fitness_options: Mapping):
@@ -496,6 +501,7 @@ def match(
     objectives = {name: _make_objective(tgt, name, fitness_options) for name in names}
     config = options.config()
 
+    starts = {name: start_genomes(obj, analysis=options.analysis_starts) for name, obj in objectives.items()}
     if state is not None:
         seed_entropy = state["seed"]
         evolutions: dict[str, Evolution] = state["evolutions"]
@@ -507,7 +513,7 @@ def match(
         seed_entropy = seed_sequence(options.seed).entropy
         evolutions = {
             name: Evolution(name, GeneInfo.from_space(obj.space), config, budget=0, seed=synth_seed(seed_entropy, name),
-                            final=False, start_genomes=start_genomes(obj, tgt))
+                            final=False, start_genomes=starts.get(name))
             for name, obj in objectives.items()
         }
         plan = HalvingPlan(names, options.budget)
@@ -595,6 +601,7 @@ def match(
         history=history, evaluations=evaluations, seconds=seconds, seed=seed_entropy, stop_reason=stop_reason,
         interrupted=interrupted, target_path=target_path, outputs=outputs,
         analysis=tgt.summary() if hasattr(tgt, "summary") else {}, options=options,
+        starts=_starts_line(starts, tgt) if options.analysis_starts else "",
     )
     if outputs.preset is not None or outputs.render is not None:
         result.files, written_to, failure = _write_or_fall_back(result, picks, objectives, outputs, ck_path)
@@ -660,6 +667,17 @@ def _judged(objective, genome: np.ndarray, target) -> dict:
         return {}
     lsd = round(judged_lsd_db(samples, np.asarray(objective.render(genome[None, :]))[0], int(target.sample_rate)), 4)
     return {"lsd_db": lsd, "verdict": verdict(lsd)}
+
+
+def _starts_line(starts: dict, target) -> str:
+    """The summary's line on where the first populations began (when analysis-driven starts were asked)."""
+    seeded = [name for name, g in starts.items() if g is not None]
+    if seeded:
+        return f"starts: from the target's analysis ({', '.join(seeded)}) and uniform random genomes"
+    from .synths.starts import uniform_reason
+
+    reason = uniform_reason(target) or "no synth proposed one"
+    return f"starts: uniform random genomes ({reason})"
 
 
 def _preset(objective, genome: np.ndarray, info: dict):

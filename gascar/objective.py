@@ -277,6 +277,40 @@ class Objective:
             out[i : i + self.render_rows] = self.comparator.distances(self._render(g[i : i + self.render_rows]))
         return out
 
+    # -- starts --------------------------------------------------------------------------------------------------------
+    def start_genomes(self) -> np.ndarray | None:
+        """Genomes a search of this objective may start from: the synth's analysis-driven starts.
+
+        Each of :meth:`gascar.synths.Synth.start_physical` becomes a genome
+        with the pitch genes at the target's f0 (octave 0, no fine tune; the
+        free frequency gene at the model's reference frequency for unpitched
+        targets) and the note-off gene at the analysis's estimate.
+
+        Returns
+        -------
+        ndarray, shape (m, n_genes), or None
+            None when the synth proposes no start (a target without a clear
+            pitch, an unusable model, a synth without starts).
+        """
+        starts = self.synth.start_physical(self.target)
+        if not starts:
+            return None
+        params = self.synth.params
+        k = self.n_synth_genes
+        rest = self.space.default_genome()[k:]
+        f0 = self.target.f0_hz if self.target.pitched else getattr(self.target.model, "f0_hz", None)
+        if f0 is not None:
+            pitch, _ = self.pitch_genes(float(f0))
+            rest[: pitch.shape[1]] = pitch[1 if self.target.pitched else 0]  # octave 0 (rows are octaves -1, 0, +1)
+        rows = []
+        for physical in starts:
+            unknown = sorted(set(physical) - set(params.names))
+            if unknown:
+                raise FitnessError(f"synth {self.synth.name!r} proposes starts with unknown parameters: {', '.join(unknown)}")
+            genes = params.to_genomes({n: np.atleast_1d(physical[n]) for n in params.names})[0]
+            rows.append(np.concatenate([genes, rest]))
+        return np.clip(np.array(rows), 0.0, 1.0)
+
     # -- presets -------------------------------------------------------------------------------------------------------
     def render_settings(self, genome: np.ndarray) -> RenderSettings:
         """Render settings that reproduce what was scored for ``genome`` ``(n_genes,)``, at the target's loudness.

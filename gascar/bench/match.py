@@ -72,11 +72,11 @@ __all__ = [  # with the suites' and runs' names, which callers of this module us
 ]
 
 ALL_METHODS = ("gascar", "ga", "gascar-nospec", "gascar-spec", "gascar-minimal", "gascar-norefine", "gascar-norestart",
-               "cmaes", "random", "nevergrad")
+               "gascar-starts", "cmaes", "random", "nevergrad")
 DEFAULT_METHODS = ALL_METHODS
 #: Ablations of the default engine: each changes one default, so each runs
 #: only at the ablation budgets and only where it differs from ``gascar``.
-ABLATIONS = ("gascar-nospec", "gascar-spec", "gascar-minimal", "gascar-norefine", "gascar-norestart")
+ABLATIONS = ("gascar-nospec", "gascar-spec", "gascar-minimal", "gascar-norefine", "gascar-norestart", "gascar-starts")
 #: Evaluation counts at which the best-so-far is judged (convergence curves).
 CURVE_POINTS = (100, 250, 500, 1000, 2500, 5000, 10000, 20000, 50000)
 
@@ -180,15 +180,17 @@ def _run_nevergrad(obj: BudgetedObjective, rng: np.random.Generator) -> None:
             opt.tell(c, float(v))
 
 
-def _evolve_method(engine: str, *, warm: bool = False, **changes) -> Callable:
-    """A run of the evolution engine; ``warm``: starting where ``gascar match`` starts (the synth's warm start)."""
+def _evolve_method(engine: str, *, warm: bool = False, analysis: bool = False, **changes) -> Callable:
+    """A run of the evolution engine; ``warm``: starting where ``gascar match`` starts (the synth's warm start);
+    ``analysis``: where ``gascar match --analysis-starts`` starts (every synth's analysis-driven starts).
+    """
 
     def run(obj: BudgetedObjective, rng: np.random.Generator, seed: int) -> None:
         from ..evolve import evolve, get_engine
         from ..matching import start_genomes
 
         inner = obj._objective
-        starts = start_genomes(inner, inner.target) if warm else None
+        starts = start_genomes(inner, inner.target, analysis=analysis) if warm or analysis else None
         evolve(obj, get_engine(engine, **changes), budget=obj.budget, seed=seed, n_jobs=1, start_genomes=starts)
 
     return run
@@ -215,6 +217,10 @@ def _method(name: str) -> Callable:
         return _evolve_method("gascar", refine=False)
     if name == "gascar-norestart":
         return _evolve_method("gascar", restart_stall=None)
+    if name == "gascar-starts":
+        from ..matching import ANALYSIS_START_SHARE
+
+        return _evolve_method("gascar", analysis=True, start_share=ANALYSIS_START_SHARE)
     raise BenchmarkError(f"unknown method {name!r}; known: {', '.join(ALL_METHODS)}")
 
 

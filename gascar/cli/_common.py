@@ -47,7 +47,7 @@ def weights_option(f):
 
 
 def engine_options(f):
-    """Add the evolution settings shared by ``match`` and ``batch`` (``--generations`` .. ``--patience``)."""
+    """Add the evolution settings shared by ``match`` and ``batch`` (``--generations`` .. ``--analysis-starts``)."""
     opts = [
         click.option("--generations", type=click.IntRange(min=1), help="Most generations per synth."),
         click.option("--population", type=click.IntRange(min=4), help="Individuals per generation (default 48)."),
@@ -65,6 +65,9 @@ def engine_options(f):
                      help="Stop a match once its best fitness reaches F."),
         click.option("--patience", type=click.IntRange(min=1), metavar="GENS",
                      help="Stop a match early after this many generations without improvement (default: use the whole budget)."),
+        click.option("--analysis-starts", "analysis_starts", is_flag=True, default=None,
+                     help="Start a quarter of each synth's first population from the target's spectral analysis "
+                          "(envelope, rolloff, partials) instead of uniform random genes."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -86,7 +89,8 @@ def check_synth(ctx, param, value):
 #: Click parameters that are :class:`~gascar.matching.MatchOptions` fields of the same name. A new match option
 #: is a field there, a click option of the same name on the commands that take it, and its name here.
 OPTION_FIELDS = ("synth", "budget", "time_limit_s", "generations", "population", "engine", "speciation", "refine",
-                 "restart_after", "target_fitness", "patience", "seed", "unpitched", "max_duration_s", "aggregate")
+                 "restart_after", "target_fitness", "patience", "seed", "unpitched", "max_duration_s", "aggregate",
+                 "analysis_starts")
 #: The aggregates of an instrument match (gascar.instrument_objective.AGGREGATES; named here so --help imports no numpy).
 AGGREGATES = ("mean", "max", "rms")
 

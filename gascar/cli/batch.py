@@ -45,7 +45,7 @@ SHOW_FAILURES = 10
 @aggregate_option
 @click.pass_context
 def batch_command(ctx, folder, out_dir, synth, top, budget, time_limit_s, generations, population, engine, speciation, refine,
-                  restart_after, target_fitness, patience, seed, n_jobs, scheduler, report, instruments, quiet, weights,
+                  restart_after, target_fitness, patience, analysis_starts, seed, n_jobs, scheduler, report, instruments, quiet, weights,
                   unpitched, max_duration_s, aggregate):
     """Match every sound file under FOLDER (recursively); write presets, renders and a summary to OUTDIR.
 

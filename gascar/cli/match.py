@@ -62,7 +62,7 @@ _RUN_OPTIONS = (*OPTION_FIELDS, "f0_hz", "note", "weights", "velocities", "notes
 @instrument_options
 @click.pass_context
 def match_command(ctx, targets, output, render_path, no_render, synth, top, budget, time_limit_s, generations, population,
-                  engine, speciation, refine, restart_after, target_fitness, patience, seed, n_jobs, checkpoint, resume, quiet,
+                  engine, speciation, refine, restart_after, target_fitness, patience, analysis_starts, seed, n_jobs, checkpoint, resume, quiet,
                   log_path, report, export_formats, weights, f0_hz, note, unpitched, max_duration_s, notes_dir, velocities,
                   aggregate):
     """Evolve a preset that sounds like TARGET; write it with its render.
@@ -213,6 +213,8 @@ def _summary(result) -> None:
     pitch = "" if notes else result.pitch_advice()
     if pitch:
         echo(pitch)
+    if result.starts:
+        echo(result.starts)
     if result.synth == "dx7":
         from ..synths.dx7 import pitch_line
 

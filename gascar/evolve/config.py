@@ -70,6 +70,14 @@ class EvolutionConfig:
         are on with probability ``start_minimal_p_on``. Off by default
         (measured: it cost modular matches 0.6 dB at 5,000 evaluations).
     start_minimal_p_on : float
+    start_share : float
+        Share of the first population taken by the start genomes a run is
+        given (a synth's warm start, analysis-driven starts): the starts
+        themselves, then copies of them with their continuous genes moved by
+        Gaussian noise of ``start_jitter`` gene units; the rest is uniform
+        random, as are the populations of restarts. 0 (the default): the
+        starts alone. ``--analysis-starts`` sets 0.25.
+    start_jitter : float
     refine : bool
         Refine the best individuals with CMA-ES over the last part of the budget.
     refine_fraction : float
@@ -127,6 +135,8 @@ class EvolutionConfig:
     interspecies_crossover: float = 0.05
     start_minimal: bool = False
     start_minimal_p_on: float = 0.3
+    start_share: float = 0.0
+    start_jitter: float = 0.05
     refine: bool = True
     refine_fraction: float = 0.3
     refine_sigma: float = 0.03
@@ -157,11 +167,11 @@ class EvolutionConfig:
         for name in ("elitism", "species_elitism"):
             v = getattr(self, name)
             need(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < self.population, f"{name} must be 0 .. population-1", v)
-        for name in ("crossover_rate", "interspecies_crossover", "start_minimal_p_on"):
+        for name in ("crossover_rate", "interspecies_crossover", "start_minimal_p_on", "start_share"):
             v = getattr(self, name)
             need(_num(v) and 0.0 <= v <= 1.0, f"{name} must be between 0 and 1", v)
         need(_num(self.refine_fraction) and 0.0 <= self.refine_fraction < 1.0, "refine_fraction must be in [0, 1)", self.refine_fraction)
-        for name in ("sbx_eta", "mutation_eta", "mutation_genes", "refine_sigma", "threshold_step"):
+        for name in ("sbx_eta", "mutation_eta", "mutation_genes", "refine_sigma", "threshold_step", "start_jitter"):
             v = getattr(self, name)
             need(_num(v) and v > 0, f"{name} must be a positive number", v)
         for name in ("disjoint_weight", "weight_coefficient", "categorical_weight"):

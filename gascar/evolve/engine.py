@@ -114,7 +114,8 @@ class Evolution:
         Whether ``budget`` is the run's whole budget. Refinement only
         starts in a final budget (successive halving extends budgets).
     start_genomes : ndarray, shape (m, n_genes), optional
-        Genomes the first population begins with (a warm start); the rest
+        Genomes the first population begins with (a warm start, see the
+        config's ``start_share`` and ``start_jitter``); the rest
         is random. Restarts are random throughout.
     """
 
@@ -313,11 +314,23 @@ class Evolution:
         c = self.config
         n = min(c.population, self.budget - self.evaluations)
         g = operators.random_genomes(self.rng, n, self.genes, p_on=c.start_minimal_p_on if c.start_minimal else None)
-        if self.start_genomes is not None and self.start_index == 0:
-            k = min(n, len(self.start_genomes))
-            g[:k] = self.start_genomes[:k]
+        if self.start_genomes is not None and self.start_index == 0 and n > 0:
+            g = self._seed_starts(g)
         f = self._evaluate(evaluate, g)
         self._set_population(g, f)
+
+    def _seed_starts(self, g: np.ndarray) -> np.ndarray:
+        """The first population ``g`` with its first rows replaced by the start genomes and jittered copies of them."""
+        starts = self.start_genomes
+        n = g.shape[0]
+        m = min(n, max(len(starts), int(round(self.config.start_share * n))))
+        k = min(m, len(starts))
+        g[:k] = starts[:k]
+        if m > k:
+            base = starts[np.arange(m - k) % len(starts)]
+            moved = base + self.rng.normal(0.0, self.config.start_jitter, base.shape) * self.genes.continuous
+            g[k:m] = np.clip(moved, 0.0, 1.0)
+        return g
 
     def _set_population(self, genomes: np.ndarray, fitness: np.ndarray) -> None:
         self.genomes, self.fitness = genomes, fitness

@@ -212,6 +212,9 @@ def evolve(
         An open evaluator whose objective key is ``None`` (to reuse workers).
     max_generations : int, optional
         Most generations (GA plus refinement iterations).
+    start_genomes : ndarray, shape (m, n_genes), optional
+        Where the first population begins (see :class:`Evolution`), for
+        example :meth:`gascar.objective.Objective.start_genomes`.
 
     Returns
     -------

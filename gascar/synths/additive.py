@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import dsp
 from ..params import ParamSpace, ParamSpec
-from . import keyboard
+from . import keyboard, starts
 from .base import Synth, register
 
 PARAMS = ParamSpace(
@@ -62,6 +62,25 @@ class Additive(Synth):
     description = "Partial bank (48, stiff-string inharmonicity, tilt, odd/even, two resonant peaks, per-partial decay) plus filtered noise."
     params = PARAMS
     keyboard = KEYBOARD
+
+    def start_physical(self, target) -> list[dict[str, float]]:
+        """Starts from the analysis: inharmonicity, tilt, odd/even balance and the two strongest formant peaks of
+        the partials; the ADSR fit's attack, decay, sustain and release; noise at the residual's share and centre;
+        vibrato. A second start lets upper partials decay faster.
+        """
+        m = starts.model_of(target)
+        if m is None:
+            return []
+        p = PARAMS.default_physical()
+        a = starts.adsr(m)
+        p.update(inharmonicity=m.inharmonicity, tilt_db_per_oct=m.tilt_db_per_oct, even_level=m.even_level,
+                 decay_s=a["decay_s"], sustain=a["sustain"], attack_s=a["attack_s"], release_s=a["release_s"],
+                 noise_level=starts.noise_level(m), noise_hz=m.noise_centre_hz, noise_q=0.7,
+                 noise_decay_s=max(a["decay_s"], 0.05) if a["sustain"] < 0.5 else 20.0, peak1_db=0.0, peak2_db=0.0)
+        for (hz, db), (name_hz, name_db) in zip(m.peaks(2), (("peak1_hz", "peak1_db"), ("peak2_hz", "peak2_db"))):
+            p[name_hz], p[name_db] = hz, db
+        p["vibrato_rate_hz"], p["vibrato_depth_st"] = starts.vibrato(m)
+        return [starts.clip_to(PARAMS, dict(p, decay_tilt=t)) for t in (0.5, 1.0)]
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
         p = keyboard.apply(p, f0_hz, velocity, KEYBOARD, times=KEY_TIMES, bounds=self.bounds,

@@ -49,6 +49,9 @@ class Synth:
     responds_to_velocity: ClassVar[bool] = False
     #: Whether ``--synth auto`` tries this synth (when it can render here, see :meth:`require`).
     in_auto: ClassVar[bool] = True
+    #: Whether every match starts from :meth:`start_physical` (vital); the other synths' analysis-driven starts
+    #: are used when asked (``--analysis-starts``).
+    warm_start: ClassVar[bool] = False
     #: Evaluations of a match with this synth alone when none are given (``None``: the match default).
     default_budget: ClassVar[int | None] = None
     #: How the sound changes across the keyboard and with velocity (key tracking of envelope times and level,
@@ -109,8 +112,9 @@ class Synth:
     def start_physical(self, target) -> list[dict[str, float]]:
         """Physical values a match of ``target`` starts from, besides random genomes (none by default).
 
-        A synth on a slow engine (vital) puts its search's first candidates
-        where the target's analysis points.
+        Each synth reads the target's spectral model (``target.model``, see
+        :mod:`gascar.synths.starts`); a synth with :attr:`warm_start` (vital,
+        a slow engine) always starts there, the others with ``--analysis-starts``.
         """
         return []
 

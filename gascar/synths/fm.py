@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import dsp
 from ..params import ParamSpace, ParamSpec
-from . import keyboard
+from . import keyboard, starts
 from .base import Synth, register
 
 #: Algorithms: name -> (modulations as (source, target) operator numbers, carriers).
@@ -109,6 +109,35 @@ class FM(Synth):
     description = "Four sine operators (ratio, level, ADSR each) in ten algorithms, feedback on operator 4."
     params = PARAMS
     keyboard = KEYBOARD
+
+    def start_physical(self, target) -> list[dict[str, float]]:
+        """Starts from the analysis: operator 1 a carrier at the note with the ADSR fit, operator 2 its modulator,
+        whose index follows the number of strong harmonics and whose envelope follows the rolloff's decay; the
+        modulator's ratio 1 (every harmonic) or 2 (odd harmonics), the likelier first, and the ratio of the
+        strongest partial off the harmonic series when there is one.
+        """
+        m = starts.model_of(target)
+        if m is None:
+            return []
+        a = starts.adsr(m)
+        _, env_oct, bright_decay_s = m.rolloff_summary()
+        strong = int(np.sum(m.harmonic_levels_db(32) > -30.0))
+        base = PARAMS.default_physical()
+        starts.set_choice(PARAMS, base, "algorithm", "stack")
+        base.update(feedback=0.0, release_s=a["release_s"], op1_ratio_coarse=1.0, op1_ratio_fine=0.0, op1_level=1.0,
+                    op1_attack_s=a["attack_s"], op1_decay_s=a["decay_s"], op1_sustain=a["sustain"],
+                    op2_level=min(max(strong - 1, 0.2) / dsp.FM_MAX_INDEX, 1.0), op2_attack_s=a["attack_s"],
+                    op2_decay_s=bright_decay_s, op2_sustain=2.0 ** -env_oct, op3_level=0.0, op4_level=0.0)
+        ratios = [1.0, 2.0] if m.even_level > 0.5 else [2.0, 1.0]
+        off = [r for r in m.strongest_ratios(4) if abs(r - np.rint(r)) > 0.1]
+        if off:
+            ratios.insert(1, float(off[0]))
+        out = []
+        for r in ratios:
+            coarse = max(np.floor(r), 0.0)
+            fine = r / coarse - 1.0 if coarse >= 1 else r / 0.5 - 1.0
+            out.append(starts.clip_to(PARAMS, dict(base, op2_ratio_coarse=coarse, op2_ratio_fine=fine)))
+        return out
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
         neutral = keyboard.neutral(p, KEYBOARD)

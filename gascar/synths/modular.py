@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import dsp
 from ..params import ParamSpace, ParamSpec
-from . import keyboard
+from . import keyboard, starts
 from .additive import q_to_resonance
 from .base import Synth, register
 from .fm import ALGORITHM_NAMES, CARRIER_MASKS, MOD_MATRICES, operator_ratio
@@ -122,6 +122,42 @@ class Modular(Synth):
     description = "Oscillators, FM, wavetable, partials and noise, filter, LFO, pitch envelope, drive, EQ: each module with an on/off gene."
     params = PARAMS
     keyboard = KEYBOARD
+
+    def start_physical(self, target) -> list[dict[str, float]]:
+        """Starts from the analysis: the oscillator (the two likeliest waveforms) or the partial bank (tilt,
+        inharmonicity, partial decay) through a low-pass with its envelope from the rolloff, noise when the
+        residual's share is not negligible, the LFO when there is vibrato, the ADSR fit; other modules off.
+        """
+        m = starts.model_of(target)
+        if m is None:
+            return []
+        base = PARAMS.default_physical()
+        for spec in PARAMS:
+            if spec.is_switch:
+                starts.set_choice(PARAMS, base, spec.name, "off")
+        base.update(starts.adsr(m))
+        base.update(starts.lowpass(m))
+        starts.set_choice(PARAMS, base, "filter_on", "on")
+        starts.set_choice(PARAMS, base, "filter_type", "lowpass")
+        noise = starts.noise_level(m)
+        if noise > 0.02:
+            starts.set_choice(PARAMS, base, "noise_on", "on")
+            base.update(noise_level=noise, noise_hz=m.noise_centre_hz, noise_q=0.7, noise_decay_s=20.0)
+        rate, depth = starts.vibrato(m)
+        if depth > 0:
+            starts.set_choice(PARAMS, base, "lfo_on", "on")
+            base.update(lfo_rate_hz=rate, lfo_to_pitch_st=depth, lfo_to_cutoff_oct=0.0, lfo_to_amp=0.0)
+        out = []
+        for wave in starts.waveforms(m)[:2]:
+            p = dict(base, osc_level=1.0)
+            starts.set_choice(PARAMS, p, "osc_on", "on")
+            starts.set_choice(PARAMS, p, "osc_wave", wave)
+            out.append(starts.clip_to(PARAMS, p))
+        p = dict(base, add_level=1.0, add_inharmonicity=m.inharmonicity, add_tilt_db_per_oct=m.tilt_db_per_oct,
+                 add_decay_s=30.0 if m.adsr.sustain > 0.3 else max(m.adsr.decay_s, 0.05), add_decay_tilt=0.5, filter_env_oct=0.0, cutoff_hz=18000.0)
+        starts.set_choice(PARAMS, p, "additive_on", "on")
+        out.append(starts.clip_to(PARAMS, p))
+        return out
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
         p = keyboard.apply(p, f0_hz, velocity, KEYBOARD, times=KEY_TIMES, bounds=self.bounds,

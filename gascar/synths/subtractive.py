@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import dsp
 from ..params import ParamSpace, ParamSpec
-from . import keyboard
+from . import keyboard, starts
 from .base import Synth, register, render_fused
 
 PARAMS = ParamSpace(
@@ -59,6 +59,30 @@ class Subtractive(Synth):
     description = "Two band-limited oscillators and noise through a resonant filter with its own envelope; amp envelope, LFO, drive."
     params = PARAMS
     keyboard = KEYBOARD
+
+    def start_physical(self, target) -> list[dict[str, float]]:
+        """Starts from the analysis: the ADSR fit, a low-pass and its envelope from the rolloff, vibrato; the two
+        waveforms whose harmonics look most like the note's, each with and without noise at the residual's share.
+        """
+        m = starts.model_of(target)
+        if m is None:
+            return []
+        base = PARAMS.default_physical()
+        base.update(starts.adsr(m))
+        base.update(starts.lowpass(m))
+        starts.set_choice(PARAMS, base, "filter_type", "lowpass")
+        base["lfo_rate_hz"], base["lfo_to_pitch_st"] = starts.vibrato(m)
+        base.update(osc_mix=0.2, osc2_semitones=0.0, osc2_detune_cents=5.0, filter_release_s=base["release_s"],
+                    pitch_env_st=0.0, drive_db=0.0, lfo_to_cutoff_oct=0.0, lfo_to_amp=0.0)
+        noise = starts.noise_level(m)
+        out = []
+        for wave in starts.waveforms(m)[:2]:
+            for level in ((noise, 0.0) if noise > 0.02 else (0.0,)):
+                p = dict(base, noise_level=level)
+                starts.set_choice(PARAMS, p, "osc1_wave", wave)
+                starts.set_choice(PARAMS, p, "osc2_wave", wave)
+                out.append(starts.clip_to(PARAMS, p))
+        return out
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
         p = keyboard.apply(p, f0_hz, velocity, KEYBOARD, times=KEY_TIMES, bounds=self.bounds,

@@ -443,6 +443,8 @@ class Vital(Synth):
     responds_to_velocity = False
     #: Not in ``--synth auto``: Vital renders 20-40 times slower than the numpy synths.
     in_auto = False
+    #: Every match starts from the analysis (its engine is slow: a good first guess saves most of the budget).
+    warm_start = True
     #: A default match's evaluations (see the README's speed figures).
     default_budget = 1200
 

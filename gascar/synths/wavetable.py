@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import dsp
 from ..params import ParamSpace, ParamSpec
-from . import keyboard
+from . import keyboard, starts
 from .base import Synth, register, render_fused
 
 PARAMS = ParamSpace(
@@ -52,6 +54,24 @@ class Wavetable(Synth):
     description = "Band-limited wavetable oscillator (8 frames, envelope- and LFO-scanned, unison), resonant filter, envelopes."
     params = PARAMS
     keyboard = KEYBOARD
+
+    def start_physical(self, target) -> list[dict[str, float]]:
+        """Starts from the analysis: the two frames whose harmonics look most like the note's, a low-pass and its
+        envelope from the rolloff, the ADSR fit, vibrato.
+        """
+        m = starts.model_of(target)
+        if m is None:
+            return []
+        spec = np.abs(dsp.frame_spectra(12)[:, 1:])
+        levels = 20.0 * np.log10(np.maximum(spec, 1e-6) / spec.max(axis=1, keepdims=True))
+        names = starts.nearest_spectra(m, {str(i): levels[i] for i in range(levels.shape[0])})
+        base = PARAMS.default_physical()
+        base.update(starts.adsr(m))
+        base.update(starts.lowpass(m))
+        starts.set_choice(PARAMS, base, "filter_type", "lowpass")
+        rate, depth = starts.vibrato(m)
+        base.update(position_env=0.0, unison_detune_cents=0.0, lfo_rate_hz=rate, lfo_to_pitch_st=depth, lfo_to_position=0.0)
+        return [starts.clip_to(PARAMS, dict(base, position=int(i) / (levels.shape[0] - 1))) for i in names[:2]]
 
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
         p = keyboard.apply(p, f0_hz, velocity, KEYBOARD, times=KEY_TIMES, bounds=self.bounds,
