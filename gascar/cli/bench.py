@@ -211,23 +211,52 @@ def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, targ
 @click.option("--synth", "synths", multiple=True, help="Synths that make the in-domain targets (default: the synths --synth auto tries).")
 @click.option("--per-synth", default=4, show_default=True, type=click.IntRange(1, 1000), help="In-domain targets per synth.")
 @click.option("--seeds", default=3, show_default=True, type=click.IntRange(1, 100), help="Seeds per target.")
-@click.option("--budget", type=click.IntRange(10, 10**7), help="Override the default budget (quick checks only).")
+@click.option("--budget", "budgets", multiple=True, type=click.IntRange(10, 10**7),
+              help="Override the default budget (quick checks; with --real-dir, several give a quality-against-time curve).")
 @target_seed_option
+@click.option("--real-dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Match the sound files of this folder (real notes) instead of in-domain sounds.")
+@click.option("--analysis-starts", "analysis_starts", is_flag=True,
+              help="With --real-dir: match with --analysis-starts (recorded apart from the default matches).")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Workers of each match (default: all cores).")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True,
               help="Folder for defaults-runs.jsonl and the table (reused to resume; in-domain targets shared with bench match).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def bench_defaults_command(synths, per_synth, seeds, budget, target_seed, jobs, out_dir, quiet) -> None:
-    """What `gascar match TARGET --seed S` with its defaults recovers of sounds GASCAR's synths made.
+def bench_defaults_command(synths, per_synth, seeds, budgets, target_seed, real_dir, analysis_starts, jobs, out_dir,
+                           quiet) -> None:
+    """What `gascar match TARGET --seed S` with its defaults recovers of sounds GASCAR's synths made (or of real notes).
 
     The synth that made a target is not told to the match (--synth auto).
-    Resumes from OUTPUT/defaults-runs.jsonl when interrupted.
+    Resumes from OUTPUT/defaults-runs.jsonl (defaults-real-runs.jsonl) when interrupted.
     """
     from ..bench.defaults import bench_defaults
 
-    bench_defaults(out_dir, synths=list(synths) or None, per_synth=per_synth, seeds=seeds, budget=budget, n_jobs=jobs,
-                   target_seed=target_seed, progress=not quiet)
-    click.echo((out_dir / "bench-defaults.md").read_text(encoding="utf-8"))  # written with the machine line
+    if len(budgets) > 1 and real_dir is None:
+        raise click.BadParameter("several budgets go with --real-dir only", param_hint="--budget")
+    if analysis_starts and real_dir is None:
+        raise click.BadParameter("--analysis-starts goes with --real-dir only", param_hint="--analysis-starts")
+    bench_defaults(out_dir, synths=list(synths) or None, per_synth=per_synth, seeds=seeds,
+                   budget=budgets[0] if budgets else None, n_jobs=jobs, target_seed=target_seed, progress=not quiet,
+                   real_dir=real_dir, budgets=tuple(budgets), analysis_starts=analysis_starts)
+    name = "bench-defaults-real.md" if real_dir is not None else "bench-defaults.md"
+    name = name.replace(".md", "-starts.md") if analysis_starts else name
+    click.echo((out_dir / name).read_text(encoding="utf-8"))  # written with the machine line
+
+
+@bench_group.command("heldout")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("heldout"),
+              show_default=True, help="Folder for the notes (files already there are kept).")
+@click.option("--soundfont", type=click.Path(path_type=Path, dir_okay=False),
+              help="The FluidR3 GM soundfont (default: where Debian's fluid-soundfont-gm puts it).")
+def bench_heldout_command(out_dir, soundfont) -> None:
+    """Render the held-out real notes (FluidR3 GM through fluidsynth): notes no change is tuned on.
+
+    Measure with them only: gascar bench defaults --real-dir OUTPUT, gascar bench match --suite real --real-dir OUTPUT.
+    """
+    from ..bench.heldout import DEFAULT_SOUNDFONT, render_heldout
+
+    paths = render_heldout(out_dir, soundfont=soundfont or DEFAULT_SOUNDFONT)
+    click.echo(f"{len(paths)} held-out notes in {out_dir}")
 
 
 @bench_group.command("basin")
@@ -305,7 +334,8 @@ def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, t
                jobs=jobs, quick=quick, out_dir=out_dir, quiet=False)
     cfg = _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick)
     ctx.invoke(bench_defaults_command, synths=synths, per_synth=cfg.per_synth, seeds=cfg.seeds,
-               budget=1000 if quick else None, target_seed=target_seed, jobs=None, out_dir=out_dir, quiet=False)
+               budgets=(1000,) if quick else (), target_seed=target_seed, real_dir=None, analysis_starts=False, jobs=None, out_dir=out_dir,
+               quiet=False)
     ctx.invoke(bench_basin_command, synths=synths, per_synth=cfg.per_synth, sigmas=(), seeds=cfg.seeds,
                budget=300 if quick else None, target_seed=target_seed, jobs=jobs, out_dir=out_dir, quiet=False)
     ctx.invoke(bench_closeness_command, presets_dir=Path("presets"), real_dir=real_dir, out_dir=out_dir)
