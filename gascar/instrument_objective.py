@@ -116,8 +116,9 @@ class InstrumentObjective:
         if self.aggregate not in AGGREGATES:
             raise FitnessError(f"unknown aggregate {self.aggregate!r}; choose one of {', '.join(AGGREGATES)}")
         self.target = self.instrument = instrument
-        self.synth = synth
         self.notes = tuple(instrument.notes)
+        # A voice built from a target's analysis (spectral, morph) is built from the reference note, and transposed.
+        self.synth = synth = synth.for_target(self.notes[instrument.reference])
         self.velocities = np.asarray(instrument.velocities, dtype=np.float64)
         rows = options.get("render_rows", RENDER_ROWS)
         self.comparators = [Comparator(t, options.get("weights"), rows) for t in self.notes]
@@ -336,7 +337,8 @@ class InstrumentObjective:
         info.setdefault("metric", self.metric)
         info.setdefault("weights", dict(self.weights))
         info.setdefault("aggregate", self.aggregate)
-        return Preset.from_genome(self.synth.name, g[: self.n_voice_genes], settings, match=info)
+        return Preset.from_genome(self.synth.name, g[: self.n_voice_genes], settings, match=info,
+                                  voice=self.synth.voice_json())
 
     # -- starts --------------------------------------------------------------------------------------------------------
     def start_genomes(self) -> np.ndarray | None:

@@ -140,7 +140,7 @@ class Objective:
         if unknown:
             raise FitnessError(f"unknown fitness options: {', '.join(unknown)} (known: {', '.join(_OPTIONS)})")
         self.target = target
-        self.synth = synth
+        self.synth = synth = synth.for_target(target)  # a synth that carries data is built from the target's analysis
         self.comparator = Comparator(target, options.get("weights"), options.get("render_rows", RENDER_ROWS))
         self.weights = self.comparator.weights
         self.render_rows = self.comparator.rows_at_once
@@ -345,4 +345,5 @@ class Objective:
         info.setdefault("target_sha256", self.target.sha256)
         info.setdefault("metric", self.metric)
         info.setdefault("weights", dict(self.weights))
-        return Preset.from_genome(self.synth.name, g[: self.n_synth_genes], self.render_settings(g), match=info)
+        return Preset.from_genome(self.synth.name, g[: self.n_synth_genes], self.render_settings(g), match=info,
+                                  voice=self.synth.voice_json())

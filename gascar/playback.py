@@ -25,7 +25,6 @@ import numpy as np
 
 from .errors import SynthError
 from .preset import Preset
-from .synths import get_synth
 
 #: Longest release rendered after a note-off (s).
 MAX_TAIL_S = 10.0
@@ -55,7 +54,7 @@ def release_tail_s(preset: Preset, f0_hz: float, hold_s: float, velocity: int, s
     The end of the probe's release is its last sample within
     :data:`TAIL_DB` of the probe's peak.
     """
-    synth = get_synth(preset.synth)
+    synth = preset.synth_instance()
     n_hold = round(hold_s * sample_rate)
     x = synth.render_physical(preset.physical(), f0_hz, n_hold + round(max_tail_s * sample_rate), sample_rate,
                               hold_s=hold_s, velocity=velocity)[0]
@@ -96,7 +95,7 @@ def play_notes(preset: Preset, notes: Sequence[NoteLike], *, sample_rate: int = 
     """
     if not notes:
         raise SynthError("no notes to play")
-    synth = get_synth(preset.synth)
+    synth = preset.synth_instance()
     physical = preset.physical()
     sr = int(sample_rate)
     for n in notes:

@@ -20,6 +20,9 @@ which an instrument match sets; missing ones are neutral (they render as
 before they existed), and a preset writes back only those it holds. An
 instrument match's ``match`` block adds ``notes`` (one object per note
 matched) and ``aggregate``.
+``voice`` (only for synths that carry data measured on a target: the
+spectral voice's partials and breakpoints, the morph voice's frames) holds
+that data, validated by the synth; presets of other synths have none.
 ``render`` may give ``"note": "A4"`` instead of ``"f0_hz"``. ``hold_s`` (the
 note-off time) defaults to ``duration_s``; ``velocity`` (MIDI 1 .. 127, for
 synths that respond to it) defaults to 100 and is written only when it
@@ -55,7 +58,7 @@ __all__ = ["FORMAT", "VERSION", "MAX_GAIN_DB", "Preset", "RenderSettings", "note
 FORMAT = "gascar-preset"
 VERSION = 1
 
-_TOP_KEYS = {"format", "version", "name", "description", "synth", "synth_version", "params", "render", "match"}
+_TOP_KEYS = {"format", "version", "name", "description", "synth", "synth_version", "params", "render", "voice", "match"}
 _REQUIRED = ("format", "version", "synth", "params", "render")
 _RENDER_KEYS = {"f0_hz", "note", "duration_s", "hold_s", "sample_rate", "velocity", "gain_db"}
 #: Largest output gain a preset may carry, either way (dB).
@@ -173,6 +176,18 @@ def _check_notes(notes: object) -> None:
             validate.whole(note["velocity"], f'"match.notes" entry {i} "velocity"', low=1, high=127, error=PresetError)
 
 
+def _dumps(value: object, level: int) -> str:
+    """``json.dumps(value, indent=2)``, except that lists holding no object are written on one line."""
+    if isinstance(value, Mapping) and value:
+        pad = "  " * (level + 1)
+        items = [f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {_dumps(v, level + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * level + "}"
+    if isinstance(value, list) and any(isinstance(v, Mapping) for v in value):
+        pad = "  " * (level + 1)
+        return "[\n" + ",\n".join(pad + _dumps(v, level + 1) for v in value) + "\n" + "  " * level + "]"
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+
+
 def _number(value: object, key: str) -> float:
     return validate.number(value, f'"{key}"', error=PresetError)
 
@@ -193,6 +208,10 @@ class Preset:
     match : dict or None
         Where the preset came from, when it came out of a match.
     synth_version : int
+    voice : dict or None
+        Data the synth plays besides its parameters (JSON values), for synths
+        that carry data measured on a target (``Synth.carries_data``);
+        validated by the synth.
     """
 
     synth: str
@@ -202,6 +221,7 @@ class Preset:
     description: str = ""
     match: Mapping | None = None
     synth_version: int | None = None
+    voice: Mapping | None = None
 
     def __post_init__(self) -> None:
         synth = get_synth(self.synth)  # SynthError for unknown names
@@ -210,6 +230,10 @@ class Preset:
         keyboard = synth.keyboard
         given = {k: v for k, v in self.params.items() if k not in keyboard}
         tracking = {k: v for k, v in self.params.items() if k in keyboard}
+
+        # The synth as this preset plays it: with its voice data (validated), PresetError naming a bad field.
+        object.__setattr__(self, "_synth", synth.with_voice(self.voice) if (self.voice is not None or synth.carries_data)
+                           else synth)
         try:
             physical = synth.params.values_from_json(given)
             tracking_physical = keyboard.values_from_json(tracking, partial=True)
@@ -231,7 +255,8 @@ class Preset:
     @classmethod
     def from_genome(cls, synth_name: str, genome: np.ndarray, render: RenderSettings, **kwargs) -> Preset:
         """The preset of one genome of ``synth_name``: ``(n_genes,)`` of its parameters, or of its
-        :attr:`~gascar.synths.Synth.voice_params` (its keyboard parameters too, which the preset then holds).
+        :attr:`~gascar.synths.Synth.voice_params` (its keyboard parameters too, which the preset then holds);
+        ``voice=`` for synths that carry data.
         """
         synth = get_synth(synth_name)
         g = np.asarray(genome)
@@ -245,15 +270,22 @@ class Preset:
         return replace(self, render=replace(self.render, **changes)) if changes else self
 
     # -- use ----------------------------------------------------------------------
+    def synth_instance(self):
+        """The synth that plays this preset: the registered one, with the preset's ``voice`` data when it has any.
+
+        Everything that renders a preset renders through it.
+        """
+        return self._synth
+
     def physical(self) -> dict[str, float]:
         """Physical parameter values as floats (bin indices for choices); keyboard parameters the preset does not
         hold at their neutral defaults.
         """
-        return get_synth(self.synth).voice_params.values_from_json(self.params, partial=True)
+        return self._synth.voice_params.values_from_json(self.params, partial=True)
 
     def genome(self) -> np.ndarray:
         """The preset as a genome ``(n_genes,)`` of its synth (its :attr:`~gascar.synths.Synth.params`)."""
-        return get_synth(self.synth).params.to_genomes(self.physical())[0]
+        return self._synth.params.to_genomes(self.physical())[0]
 
     def voice_genome(self) -> np.ndarray:
         """The preset as a genome of its synth's :attr:`~gascar.synths.Synth.voice_params` (keyboard parameters too)."""
@@ -278,7 +310,7 @@ class Preset:
         ndarray, shape (n_samples,), float32
         """
         r = self.render
-        audio = get_synth(self.synth).render_physical(
+        audio = self._synth.render_physical(
             self.physical(), r.f0_hz, r.n_samples, r.sample_rate, hold_s=r.hold_s, velocity=r.velocity
         )[0]
         return audio * np.float32(r.gain) if r.gain_db else audio
@@ -291,6 +323,8 @@ class Preset:
         if self.description:
             d["description"] = self.description
         d.update(synth=self.synth, synth_version=self.synth_version, params=dict(self.params), render=self.render.to_dict())
+        if self.voice is not None:
+            d["voice"] = fileio.json_ready(dict(self.voice))
         if self.match is not None:
             d["match"] = fileio.json_ready(dict(self.match))
         return d
@@ -335,10 +369,14 @@ class Preset:
             description=d.get("description", ""),
             match=match,
             synth_version=sv,
+            voice=d.get("voice"),
         )
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        """Pretty JSON; a preset with a ``voice`` block writes lists of numbers (its data) on one line each."""
+        if self.voice is None:
+            return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        return _dumps(self.to_dict(), 0) + "\n"
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the preset as pretty JSON, atomically."""

@@ -57,3 +57,6 @@ def test_default_matches_of_real_notes_at_several_budgets(tmp_path, tone_wav):
     assert started[0]["analysis_starts"] and started[0]["starts"].startswith("starts:")
     assert started[0]["key"] != records[0]["key"]  # kept apart from the default matches in the same runs file
     assert (tmp_path / "out" / "bench-defaults-real-starts.md").exists()
+    voiced = bench_defaults(tmp_path / "out", seeds=1, real_dir=folder, budgets=(60,), n_jobs=1, progress=False,
+                            match_synth="spectral")
+    assert voiced[0]["synth"] == "spectral" and voiced[0]["variant"] == "spectral"

@@ -375,3 +375,14 @@ def test_sfz_export_of_an_instrument_samples_every_matched_note():
     assert (low, high) == (40, 80) and 43 in {z.keycenter for z in zones} and 24 not in {z.keycenter for z in zones}
     plain = key_zones(60, 36, 84, 3)
     assert key_zones(60, 36, 84, 3, ()) == plain and all((z.keycenter - 60) % 3 == 0 for z in plain)
+
+
+def test_a_voice_built_from_analysis_is_built_from_the_reference_note(instrument, tmp_path):
+    obj = InstrumentObjective(instrument, get_synth("spectral"))
+    assert obj.synth.from_target
+    g = obj.start_genomes()[0]
+    preset = obj.preset(g, budget=10)
+    assert preset.voice == obj.synth.voice_json()
+    back = Preset.load(preset.save(tmp_path / "v.preset.json"))
+    expected = obj.render(g[None, :])[0] * np.float32(preset.render.gain)
+    assert np.allclose(back.render_audio(), expected, atol=1e-6)

@@ -34,7 +34,8 @@ def make_targets(folder: Path, n_targets: int, duration_s: float, seed: int = 0)
     from ..synths import auto_synths, get_synth
 
     rng = np.random.default_rng(seed)
-    names = auto_synths()  # the synths a batch's default matches try
+    # The synths a batch's default matches try, less the voices built from a target (their sound is the target's).
+    names = [n for n in auto_synths() if not get_synth(n).carries_data]
     n_samples = int(round(duration_s * SAMPLE_RATE))
     paths = []
     for i in range(n_targets):

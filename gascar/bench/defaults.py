@@ -36,14 +36,19 @@ TITLE = "Default matches of in-domain sounds (`gascar bench defaults`)"
 REAL_TITLE = "Default matches of real notes (`gascar bench defaults --real-dir`)"
 
 
-def _key(name: str, seed: int, budget: int, analysis_starts: bool = False) -> str:
-    return f"{name}|{seed}|{budget}" + ("|starts" if analysis_starts else "")
+def _key(name: str, seed: int, budget: int, variant: str = "") -> str:
+    return f"{name}|{seed}|{budget}" + (f"|{variant}" if variant else "")
+
+
+def variant_name(analysis_starts: bool = False, synth: str | None = None) -> str:
+    """How a real-notes run differs from a default match, as a short label (empty for the default match)."""
+    return "-".join(([synth] if synth and synth != "auto" else []) + (["starts"] if analysis_starts else []))
 
 
 def run_default_match(target: BenchTarget, seed: int, *, budget: int | None = None, n_jobs: int | None = None,
-                      analysis_starts: bool = False) -> dict:
+                      analysis_starts: bool = False, synth: str | None = None) -> dict:
     """Match one target as ``gascar match TARGET --seed SEED`` does (``budget``: its default; ``analysis_starts``:
-    with ``--analysis-starts``); judge the render.
+    with ``--analysis-starts``; ``synth``: with ``--synth``); judge the render.
 
     Returns
     -------
@@ -60,13 +65,14 @@ def run_default_match(target: BenchTarget, seed: int, *, budget: int | None = No
     t0 = time.perf_counter()
     with quiet():
         result = match(target.path, budget=budget, seed=seed, n_jobs=n_jobs, handle_signals=False,
-                       analysis_starts=analysis_starts)
+                       analysis_starts=analysis_starts, **({"synth": synth} if synth else {}))
     seconds = time.perf_counter() - t0
     analysed = load_target(target.path)  # the match's own analysis, from the cache
     audio = result.preset.render_audio()  # exactly what was scored
     return {
-        "key": _key(target.name, seed, budget, analysis_starts),
+        "key": _key(target.name, seed, budget, variant_name(analysis_starts, synth)),
         "analysis_starts": bool(analysis_starts),
+        "variant": variant_name(analysis_starts, synth),
         "target": target.name,
         "made_by": target.synth,
         "seed": seed,
@@ -83,7 +89,8 @@ def run_default_match(target: BenchTarget, seed: int, *, budget: int | None = No
 
 def bench_defaults(out_dir: Path, *, synths=None, per_synth: int = 4, seeds: int = 3, budget: int | None = None,
                    n_jobs: int | None = None, target_seed: int = 0, progress: bool = True,
-                   real_dir: Path | None = None, budgets: tuple[int, ...] = (), analysis_starts: bool = False) -> list[dict]:
+                   real_dir: Path | None = None, budgets: tuple[int, ...] = (), analysis_starts: bool = False,
+                   match_synth: str | None = None) -> list[dict]:
     """Run (or resume) default matches of every in-domain target; return every record.
 
     Parameters
@@ -109,13 +116,15 @@ def bench_defaults(out_dir: Path, *, synths=None, per_synth: int = 4, seeds: int
     analysis_starts : bool
         With ``real_dir``: match with ``--analysis-starts`` (recorded apart
         from the default matches, in the same file).
+    match_synth : str, optional
+        With ``real_dir``: match with ``--synth match_synth`` (recorded apart too).
     """
     from ..matching import DEFAULT_BUDGET
     from ..synths import auto_synths
 
     if real_dir is not None:
         return _bench_real(Path(out_dir), Path(real_dir), seeds=seeds, budgets=tuple(budgets) or (budget or DEFAULT_BUDGET,),
-                           n_jobs=n_jobs, progress=progress, analysis_starts=analysis_starts)
+                           n_jobs=n_jobs, progress=progress, analysis_starts=analysis_starts, synth=match_synth)
     budget = budget or DEFAULT_BUDGET  # in the keys, so runs of other budgets never mix
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -159,7 +168,7 @@ def format_table(records: list[dict], near_perfect_db: float = NEAR_PERFECT_DB) 
 
 
 def _bench_real(out_dir: Path, real_dir: Path, *, seeds: int, budgets: tuple[int, ...], n_jobs: int | None,
-                progress: bool, analysis_starts: bool = False) -> list[dict]:
+                progress: bool, analysis_starts: bool = False, synth: str | None = None) -> list[dict]:
     """Default matches of every sound file of ``real_dir`` at each budget; see :func:`bench_defaults`."""
     from .suites import real_targets
 
@@ -168,13 +177,16 @@ def _bench_real(out_dir: Path, real_dir: Path, *, seeds: int, budgets: tuple[int
     runs_path = out_dir / "defaults-real-runs.jsonl"
     done = load_runs(runs_path)
     plan = [(t, s, b) for b in budgets for t in targets for s in range(seeds)]
-    todo = [(t, s, b) for t, s, b in plan if _key(t.name, s, b, analysis_starts) not in done]
+    variant = variant_name(analysis_starts, synth)
+    todo = [(t, s, b) for t, s, b in plan if _key(t.name, s, b, variant) not in done]
     record_runs(runs_path, done,
-                (run_default_match(t, s, budget=b, n_jobs=n_jobs, analysis_starts=analysis_starts) for t, s, b in todo),
+                (run_default_match(t, s, budget=b, n_jobs=n_jobs, analysis_starts=analysis_starts, synth=synth)
+                 for t, s, b in todo),
                 total=len(plan), pending=len(todo), desc="bench defaults (real)", unit="match", progress=progress)
-    records = [done[_key(t.name, s, b, analysis_starts)] for t, s, b in plan]
-    name = "bench-defaults-real-starts.md" if analysis_starts else "bench-defaults-real.md"
-    title = REAL_TITLE.replace("`)", " --analysis-starts`)") if analysis_starts else REAL_TITLE
+    records = [done[_key(t.name, s, b, variant)] for t, s, b in plan]
+    name = f"bench-defaults-real-{variant}.md" if variant else "bench-defaults-real.md"
+    flags = (f" --synth {synth}" if synth else "") + (" --analysis-starts" if analysis_starts else "")
+    title = REAL_TITLE.replace("`)", f"{flags}`)")
     fileio.write_text(out_dir / name, report_text(title, format_real_table(records)))
     return records
 

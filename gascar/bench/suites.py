@@ -84,6 +84,8 @@ def make_indomain_targets(folder: Path, synths: Iterable[str], per_synth: int, s
     known = list(list_synths())
     for name in synths:
         synth = get_synth(name)
+        if synth.carries_data:  # a voice built from a target: its sounds are a target's, not its genes'
+            continue
         if musical and synth.musical_genomes(np.random.default_rng(0), 1) is None:
             continue
         # Keyed by the synth's place among all synths, so a subset makes the same files as the full set.

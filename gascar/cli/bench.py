@@ -9,6 +9,7 @@ import click
 from .. import fileio
 from ..bench import report_text
 from . import cli
+from ._common import check_synth
 
 
 def _emit(out_dir: Path | None, name: str, title: str, table: str) -> None:
@@ -218,12 +219,14 @@ def bench_match_command(suites, methods, budgets, seeds, synths, per_synth, targ
               help="Match the sound files of this folder (real notes) instead of in-domain sounds.")
 @click.option("--analysis-starts", "analysis_starts", is_flag=True,
               help="With --real-dir: match with --analysis-starts (recorded apart from the default matches).")
+@click.option("--match-synth", "match_synth", callback=check_synth,
+              help="With --real-dir: match with --synth NAME (recorded apart from the default matches).")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Workers of each match (default: all cores).")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True,
               help="Folder for defaults-runs.jsonl and the table (reused to resume; in-domain targets shared with bench match).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def bench_defaults_command(synths, per_synth, seeds, budgets, target_seed, real_dir, analysis_starts, jobs, out_dir,
-                           quiet) -> None:
+def bench_defaults_command(synths, per_synth, seeds, budgets, target_seed, real_dir, analysis_starts, match_synth, jobs,
+                           out_dir, quiet) -> None:
     """What `gascar match TARGET --seed S` with its defaults recovers of sounds GASCAR's synths made (or of real notes).
 
     The synth that made a target is not told to the match (--synth auto).
@@ -233,13 +236,17 @@ def bench_defaults_command(synths, per_synth, seeds, budgets, target_seed, real_
 
     if len(budgets) > 1 and real_dir is None:
         raise click.BadParameter("several budgets go with --real-dir only", param_hint="--budget")
-    if analysis_starts and real_dir is None:
-        raise click.BadParameter("--analysis-starts goes with --real-dir only", param_hint="--analysis-starts")
+    if (analysis_starts or match_synth) and real_dir is None:
+        raise click.UsageError("--analysis-starts and --match-synth go with --real-dir only")
     bench_defaults(out_dir, synths=list(synths) or None, per_synth=per_synth, seeds=seeds,
                    budget=budgets[0] if budgets else None, n_jobs=jobs, target_seed=target_seed, progress=not quiet,
-                   real_dir=real_dir, budgets=tuple(budgets), analysis_starts=analysis_starts)
+                   real_dir=real_dir, budgets=tuple(budgets), analysis_starts=analysis_starts, match_synth=match_synth)
     name = "bench-defaults-real.md" if real_dir is not None else "bench-defaults.md"
-    name = name.replace(".md", "-starts.md") if analysis_starts else name
+    if real_dir is not None:
+        from ..bench.defaults import variant_name
+
+        variant = variant_name(analysis_starts, match_synth)
+        name = f"bench-defaults-real-{variant}.md" if variant else name
     click.echo((out_dir / name).read_text(encoding="utf-8"))  # written with the machine line
 
 
@@ -334,7 +341,8 @@ def bench_all_command(ctx, suites, methods, budgets, seeds, synths, per_synth, t
                jobs=jobs, quick=quick, out_dir=out_dir, quiet=False)
     cfg = _match_config(out_dir, suites, methods, budgets, seeds, synths, per_synth, real_dir, real_synth, jobs, quick)
     ctx.invoke(bench_defaults_command, synths=synths, per_synth=cfg.per_synth, seeds=cfg.seeds,
-               budgets=(1000,) if quick else (), target_seed=target_seed, real_dir=None, analysis_starts=False, jobs=None, out_dir=out_dir,
+               budgets=(1000,) if quick else (), target_seed=target_seed, real_dir=None, analysis_starts=False, match_synth=None,
+               jobs=None, out_dir=out_dir,
                quiet=False)
     ctx.invoke(bench_basin_command, synths=synths, per_synth=cfg.per_synth, sigmas=(), seeds=cfg.seeds,
                budget=300 if quick else None, target_seed=target_seed, jobs=jobs, out_dir=out_dir, quiet=False)

@@ -59,8 +59,9 @@ _HOMES = {
     ), 'kernels'),
     **dict.fromkeys((
         'WAVETABLE_FRAMES', 'WAVETABLE_LEVELS', 'WAVETABLE_MAX_HARMONIC', 'frame_spectra', 'mipmap_harmonics',
-        'mipmaps', 'oscillator', 'wavetable_frames', 'wavetable_osc', 'white_noise',
+        'mipmaps', 'mipmaps_of', 'oscillator', 'wavetable_frames', 'wavetable_osc', 'white_noise',
     ), 'oscillators'),
+    **dict.fromkeys(('SPECTRAL_BLOCK', 'noise_stems', 'spectral_voices'), 'spectral'),
     **dict.fromkeys(('N_PARTIALS', 'partial_bank', 'spectral_shape', 'stiff_string_ratios'), 'partials'),
 }
 

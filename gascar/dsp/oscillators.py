@@ -88,23 +88,40 @@ def mipmaps() -> tuple[np.ndarray, np.ndarray]:
     top_harmonic : ndarray, shape (WAVETABLE_LEVELS,), int64
     """
     if not _MIPMAPS:
-        spec = frame_spectra()
-        top = mipmap_harmonics()
-        full = np.zeros((spec.shape[0], WAVETABLE_SIZE // 2 + 1), dtype=np.complex128)
-        full[:, : spec.shape[1]] = spec
-        tables = np.empty((WAVETABLE_LEVELS, spec.shape[0], WAVETABLE_SIZE + 1), dtype=np.float32)
-        scale = None
-        for lev in range(WAVETABLE_LEVELS):
-            s = full.copy()
-            s[:, top[lev] + 1 :] = 0.0
-            wave = np.fft.irfft(s, n=WAVETABLE_SIZE, axis=1) * WAVETABLE_SIZE
-            if scale is None:
-                scale = 1.0 / np.max(np.abs(wave), axis=1, keepdims=True)
-            wave *= scale
-            tables[lev, :, :WAVETABLE_SIZE] = wave
-            tables[lev, :, WAVETABLE_SIZE] = wave[:, 0]
-        _MIPMAPS.extend([tables, top])
+        _MIPMAPS.extend(mipmaps_of(frame_spectra()))
     return _MIPMAPS[0], _MIPMAPS[1]
+
+
+def mipmaps_of(spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Half-octave mipmapped single-cycle frames of any harmonic spectra, as :func:`mipmaps` builds its own.
+
+    Parameters
+    ----------
+    spec : ndarray, shape (n_frames, n_harmonics + 1), complex
+        Coefficient ``h`` multiplies ``exp(i 2 pi h t)`` (index 0 is DC), as
+        :func:`frame_spectra` gives; at most ``WAVETABLE_SIZE // 2`` harmonics.
+
+    Returns
+    -------
+    tables : ndarray, shape (WAVETABLE_LEVELS, n_frames, WAVETABLE_SIZE + 1), float32
+        Each frame scaled so its full-band version peaks at 1 (the same scale at every level).
+    top_harmonic : ndarray, shape (WAVETABLE_LEVELS,), int64
+    """
+    top = mipmap_harmonics()
+    full = np.zeros((spec.shape[0], WAVETABLE_SIZE // 2 + 1), dtype=np.complex128)
+    full[:, : spec.shape[1]] = spec
+    tables = np.empty((WAVETABLE_LEVELS, spec.shape[0], WAVETABLE_SIZE + 1), dtype=np.float32)
+    scale = None
+    for lev in range(WAVETABLE_LEVELS):
+        s = full.copy()
+        s[:, top[lev] + 1 :] = 0.0
+        wave = np.fft.irfft(s, n=WAVETABLE_SIZE, axis=1) * WAVETABLE_SIZE
+        if scale is None:
+            scale = 1.0 / np.maximum(np.max(np.abs(wave), axis=1, keepdims=True), 1e-12)
+        wave *= scale
+        tables[lev, :, :WAVETABLE_SIZE] = wave
+        tables[lev, :, WAVETABLE_SIZE] = wave[:, 0]
+    return tables, top
 
 
 def oscillator(

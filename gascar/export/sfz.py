@@ -71,7 +71,6 @@ from .. import __version__
 from ..audio import WRITE_SUBTYPES, write_audio
 from ..errors import ExportError
 from ..preset import Preset
-from ..synths import get_synth
 from ..synths.base import Synth
 
 #: First line of every exported .sfz; marks a folder GASCAR may replace.
@@ -578,7 +577,7 @@ def matched_keys(preset: Preset) -> list[int]:
 
 def plan(preset: Preset, options: SfzOptions) -> tuple[int, int, int, list[Zone], list[Layer]]:
     """The preset's note, the key range, the zones and the velocity layers :func:`export_sfz` renders."""
-    synth = get_synth(preset.synth)
+    synth = preset.synth_instance()
     center = hz_to_key(preset.render.f0_hz)
     low, high = options.key_range(center)
     matched = matched_keys(preset)
@@ -622,7 +621,7 @@ def export_sfz(preset: Preset, folder: str | os.PathLike, *, options: SfzOptions
     dest = Path(folder)
     _check_destination(dest)
     stem = _slug(name or preset.name or (Path(source).name.split(".")[0] if source else "") or "preset")
-    synth = get_synth(preset.synth)
+    synth = preset.synth_instance()
     physical = preset.physical()
     sr = options.sample_rate
     center, low, high, zones, layers = plan(preset, options)

@@ -168,7 +168,9 @@ class SoundModel:
             k = _nearest_harmonic(f, self.f0_hz, b)
             if 1 <= k <= n_harmonics and p[j] > out[k - 1]:
                 out[k - 1] = p[j]
-        return 10.0 * np.log10(out / out.max())
+        if out.max() <= 1e-12:  # no partial near a harmonic in these frames
+            return np.full(n_harmonics, -120.0)
+        return np.maximum(10.0 * np.log10(out / out.max()), -120.0)
 
     @property
     def tilt_db_per_oct(self) -> float:

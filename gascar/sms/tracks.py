@@ -26,7 +26,6 @@ present partial from the noise floor, which is what this module adds.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import percentile_filter
 
 #: A peak of the peak-hold spectrum must stand this far above its neighbourhood's median (dB).
 PROMINENCE_DB = 6.0
@@ -132,6 +131,8 @@ def find_partials(
     frame_db = _db(np.sqrt(np.mean(mag**2, axis=1)))
     loud = frame_db >= frame_db.max() - LOUD_FRAMES_DB
     hold_db = _db(np.sqrt(np.mean(mag[loud] ** 2, axis=0)))
+    from scipy.ndimage import percentile_filter  # on first use: listing synths imports no scipy
+
     floor = percentile_filter(hold_db, FLOOR_PERCENTILE, size=FLOOR_BINS, mode="nearest")
     inner = hold_db[1:-1]
     is_peak = (inner > hold_db[:-2]) & (inner >= hold_db[2:])
@@ -183,6 +184,8 @@ def track_partials(
         return np.zeros((n_frames, 0)), np.zeros((n_frames, 0))
     bin_hz = sample_rate / n_fft
     mag_db = _db(mag)
+    from scipy.ndimage import percentile_filter
+
     floor = percentile_filter(mag_db, FLOOR_PERCENTILE, size=(1, FLOOR_BINS), mode="nearest")
     gaps = np.diff(freqs_hz)
     left = np.concatenate([[np.inf], gaps])

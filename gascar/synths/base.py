@@ -59,6 +59,10 @@ class Synth:
     #: were absent). A one-note match does not search them (one note cannot tell them apart); an instrument match,
     #: on several notes, does. Presets store them only when they hold them (see :class:`gascar.preset.Preset`).
     keyboard: ClassVar[ParamSpace] = ParamSpace([])
+    #: Whether instances carry data measured on a target (a spectral voice's partials, a wavetable's frames).
+    #: Such a synth is built for each target (:meth:`for_target`), pickles with its data, and its presets store
+    #: the data (:meth:`voice_json`, :meth:`with_voice`); it makes no in-domain benchmark sounds.
+    carries_data: ClassVar[bool] = False
 
     @property
     def n_genes(self) -> int:
@@ -102,6 +106,34 @@ class Synth:
     def __reduce__(self):
         # Synths are stateless: pickling by name keeps worker payloads tiny.
         return (get_synth, (self.name,))
+
+    def for_target(self, target) -> Synth:
+        """The synth as it plays ``target``: itself, or for a synth that carries data, one built from the target's analysis.
+
+        Raises
+        ------
+        SynthError
+            When the synth cannot be built for this target (an unusable analysis).
+        """
+        return self
+
+    def voice_json(self) -> dict | None:
+        """The data a preset stores in its ``voice`` block (JSON values), or None for synths without data."""
+        return None
+
+    def with_voice(self, voice) -> Synth:
+        """The synth playing a preset's ``voice`` block (validated); synths without data take none.
+
+        Raises
+        ------
+        PresetError
+            Naming the field that is wrong, or for data given to a synth that takes none.
+        """
+        if voice is not None:
+            from ..errors import PresetError
+
+            raise PresetError(f'synth {self.name!r} takes no "voice" data')
+        return self
 
     def require(self) -> None:
         """Raise :class:`SynthError`, naming what to install, if this synth cannot render here.
@@ -251,6 +283,67 @@ class Synth:
         raise NotImplementedError
 
 
+class VoiceSynth(Synth):
+    """A synth that carries data measured on a target (its *voice*): built per target, pickled and stored with it.
+
+    Subclasses set ``voice_type`` (a class with ``from_json`` and
+    ``to_json``) and implement :meth:`default_voice` (what plays without a
+    target, so the synth renders anywhere a synth must) and
+    :meth:`build_voice` (the voice of a spectral model).
+    """
+
+    carries_data: ClassVar[bool] = True
+    voice_type: ClassVar[type]
+
+    def __init__(self, voice=None):
+        self.voice = voice if voice is not None else self.default_voice()
+        self.from_target = voice is not None
+        self._cache: dict = {}
+
+    def default_voice(self):
+        raise NotImplementedError
+
+    def build_voice(self, model):
+        raise NotImplementedError
+
+    def __reduce__(self):
+        # The voice travels with the synth (to workers, into checkpoints) in the JSON form a preset stores.
+        return (_voice_synth, (self.name, self.voice_json()))
+
+    def __repr__(self) -> str:
+        own = "its default voice" if not self.from_target else "a voice from a target"
+        return f"<{type(self).__name__} {self.name!r} v{self.version}, {self.n_genes} genes, {own}>"
+
+    def cached(self, key, make):
+        """A value derived from the voice (tables, noise signals), made once per key and kept for the last few keys."""
+        if key not in self._cache:
+            if len(self._cache) >= 4:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def for_target(self, target) -> Synth:
+        """The voice of ``target``, from its spectral model; a synth that already has a voice keeps it."""
+        if self.from_target:
+            return self
+        model = getattr(target, "model", None)
+        if model is None or not model.usable:
+            reason = "no spectral model" if model is None else model.note
+            raise SynthError(f"synth {self.name!r} is built from the target's analysis, which is unusable here ({reason})")
+        return type(self)(self.build_voice(model))
+
+    def voice_json(self) -> dict | None:
+        return self.voice.to_json() if self.from_target else None
+
+    def with_voice(self, voice) -> Synth:
+        return type(self)() if voice is None else type(self)(self.voice_type.from_json(voice))
+
+
+def _voice_synth(name: str, voice: dict | None) -> Synth:
+    """Unpickle a :class:`VoiceSynth`: the registered class by name, with its voice."""
+    return get_synth(name).with_voice(voice)
+
+
 def get_synth(name: str) -> Synth:
     """Return the synth registered as ``name``.
 
@@ -270,10 +363,10 @@ def get_synth(name: str) -> Synth:
 
 def list_synths() -> list[str]:
     """Names of every registered synth, in the engine's canonical order."""
-    from . import SYNTH_ORDER, load_builtin_synths
+    from . import EXTRA_SYNTHS, SYNTH_ORDER, VOICE_SYNTHS, load_builtin_synths
 
     load_builtin_synths()
-    known = [n for n in SYNTH_ORDER if n in _REGISTRY]
+    known = [n for n in SYNTH_ORDER + EXTRA_SYNTHS + VOICE_SYNTHS if n in _REGISTRY]
     return known + sorted(set(_REGISTRY) - set(known))
 
 
@@ -293,7 +386,7 @@ def auto_synths() -> list[str]:
 
 
 def render_fused(kernel, columns: tuple, p: Mapping, f0_hz: np.ndarray, n_samples: int, sample_rate: int,
-                 hold_s: np.ndarray, *, noise: bool = False) -> np.ndarray:
+                 hold_s: np.ndarray, *, noise: bool = False, tables: tuple | None = None) -> np.ndarray:
     """Render whole voices with one of :mod:`gascar.dsp`'s fused kernels, then the output stage.
 
     The subtractive and wavetable synths each render a voice in one compiled
@@ -313,6 +406,8 @@ def render_fused(kernel, columns: tuple, p: Mapping, f0_hz: np.ndarray, n_sample
     f0_hz, hold_s : ndarray, shape (n,)
     noise : bool
         Pass the shared white-noise table (the subtractive kernel's noise source).
+    tables : (ndarray, ndarray), optional
+        Mipmapped frames and their top harmonics (the morph voice's own); default :func:`gascar.dsp.mipmaps`.
 
     Returns
     -------
@@ -322,7 +417,7 @@ def render_fused(kernel, columns: tuple, p: Mapping, f0_hz: np.ndarray, n_sample
 
     P = np.ascontiguousarray(np.stack([p[name] for name in columns], axis=1))
     hold_n = np.round(hold_s * sample_rate).astype(np.int64)
-    tables, top = dsp.mipmaps()
+    tables, top = tables if tables is not None else dsp.mipmaps()
     out = np.empty((len(f0_hz), n_samples), dtype=np.float32)
     extra = (dsp.white_noise(n_samples),) if noise else ()
     kernel(P, f0_hz, hold_n, *extra, tables, top, float(sample_rate), out)

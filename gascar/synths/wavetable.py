@@ -73,7 +73,12 @@ class Wavetable(Synth):
         base.update(position_env=0.0, unison_detune_cents=0.0, lfo_rate_hz=rate, lfo_to_pitch_st=depth, lfo_to_position=0.0)
         return [starts.clip_to(PARAMS, dict(base, position=int(i) / (levels.shape[0] - 1))) for i in names[:2]]
 
+    def tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """The mipmapped frames this wavetable scans and their top harmonics (:func:`gascar.dsp.mipmaps`)."""
+        return dsp.mipmaps()
+
     def _render(self, p, f0_hz, n_samples, sample_rate, hold_s, velocity):
         p = keyboard.apply(p, f0_hz, velocity, KEYBOARD, times=KEY_TIMES, bounds=self.bounds,
                            octaves={"cutoff_hz": (None, "velocity_cutoff_oct")})
-        return render_fused(dsp.wavetable_voices, dsp.WAVETABLE_COLUMNS, p, f0_hz, n_samples, sample_rate, hold_s)
+        return render_fused(dsp.wavetable_voices, dsp.WAVETABLE_COLUMNS, p, f0_hz, n_samples, sample_rate, hold_s,
+                            tables=self.tables())
