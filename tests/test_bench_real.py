@@ -60,3 +60,14 @@ def test_default_matches_of_real_notes_at_several_budgets(tmp_path, tone_wav):
     voiced = bench_defaults(tmp_path / "out", seeds=1, real_dir=folder, budgets=(60,), n_jobs=1, progress=False,
                             match_synth="spectral")
     assert voiced[0]["synth"] == "spectral" and voiced[0]["variant"] == "spectral"
+
+
+def test_wins_count_the_targets_a_method_is_judged_closer_on():
+    from gascar.bench.match import format_wins
+
+    recs = []
+    for t, (g, c, r) in {"a": (1.0, 2.0, 3.0), "b": (2.5, 2.0, 3.0), "c": (1.0, 1.5, 0.5)}.items():
+        for m, v in (("gascar", g), ("cmaes", c), ("random", r)):
+            recs.append({"suite": "real", "synth": "spectral", "budget": 5000, "method": m, "target": t, "lsd_db": v})
+    table = format_wins(recs)
+    assert "| real | spectral | 5000 | 2/3 | 2/3 | 1/3 (33%) |" in table

@@ -537,6 +537,36 @@ def format_pivot(rows: list[dict], measure: str = "lsd_db") -> str:
     return "\n".join(out)
 
 
+def format_wins(records: list[dict], method: str = "gascar", against: tuple[str, ...] = ("cmaes", "random")) -> str:
+    """Per suite, synth and budget: on how many targets ``method``'s judged LSD (median over seeds) beats each
+    method of ``against``, and all of them at once (ties count as losses).
+    """
+    groups: dict[tuple, dict[str, dict[str, list[float]]]] = {}
+    for r in records:
+        groups.setdefault((r["suite"], r["synth"], r["budget"]), {}).setdefault(r["method"], {}).setdefault(
+            r["target"], []).append(r["lsd_db"])
+    lines = []
+    for (suite, synth, budget), by_method in sorted(groups.items()):
+        others = [m for m in against if m in by_method]
+        if method not in by_method or not others:
+            continue
+        mine = {t: float(np.median(v)) for t, v in by_method[method].items()}
+        theirs = {m: {t: float(np.median(v)) for t, v in by_method[m].items()} for m in others}
+        common = [t for t in mine if all(t in theirs[m] for m in others)]
+        if not common:
+            continue
+        cells = [f"{sum(mine[t] < theirs[m][t] for t in common)}/{len(common)}" for m in others]
+        both = sum(all(mine[t] < theirs[m][t] for m in others) for t in common)
+        lines.append(f"| {suite} | {synth} | {budget} | " + " | ".join(cells) + f" | {both}/{len(common)} ({both / len(common):.0%}) |")
+    if not lines:
+        return ""
+    head = (f"Targets on which `{method}` is judged closer (median judged LSD over seeds) than "
+            + ", ".join(f"`{m}`" for m in against) + ", and than all of them:")
+    cols = " | ".join(against)
+    return "\n".join(["", head, "", f"| suite | synth | budget | {cols} | all |", "|---|---|---|" + "---|" * (len(against) + 1),
+                      *lines]) + "\n"
+
+
 def format_table(rows: list[dict], near_perfect_db: float) -> str:
     """A markdown table of :func:`summarise` rows."""
     head = "| suite | synth | budget | method | runs | judged LSD dB, median [IQR] | MFCC-13 MAE | MFCC-20 MAE | param error | near-perfect | evals/s |"
@@ -635,7 +665,9 @@ def write_outputs(config: BenchConfig, records: list[dict], targets: list[BenchT
     rows = summarise(records, NEAR_PERFECT_DB)
     refs = reference_distances(list(targets))
     reach = oracles(list(targets), str(config.out_dir / "analysis-cache"))
-    text = (format_pivot(rows) + "\n" + format_table(rows, NEAR_PERFECT_DB) + format_references(refs, NEAR_PERFECT_DB, reach))
+    text = (format_pivot(rows) + "\n" + format_table(rows, NEAR_PERFECT_DB) + format_wins(records)
+            + format_wins(records, "gascar-starts")
+            + format_references(refs, NEAR_PERFECT_DB, reach))
     fileio.write_text(config.out_dir / "bench-match.md", text)
     fileio.write_json(config.out_dir / "bench-match.json", {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
