@@ -462,7 +462,7 @@ class DX7(Synth):
     params = PARAMS
     keyboard = KEYBOARD
     responds_to_velocity = False
-    #: Not in ``--synth auto``: see the README (measured against the five numpy synths).
+    #: Not in ``--synth auto``: measured further than the fm synth on real notes, and slower (README, docs/benchmarks.md).
     in_auto = False
 
     def require(self) -> None:
