@@ -163,10 +163,13 @@ def bench_instrument(out_dir: Path, instruments_dir: Path, *, synth: str = "auto
 
 
 def format_table(records: list[dict]) -> str:
-    """Per instrument: mean judged LSD on the held-out notes of each method, the difference, synths and seconds."""
+    """Per instrument: mean judged LSD of each method on the held-out notes, the difference, on the matched notes,
+    synths and seconds.
+    """
     lines = ["| instrument | held-out notes | judged LSD dB, held out: instrument match | middle-note match | "
-             "difference | instrument match on its matched notes | synth (instrument / middle) | seconds (instrument / middle) |",
-             "|---|---|---:|---:|---:|---:|---|---|"]
+             "difference | on the matched notes: instrument match | middle-note match | synth (instrument / middle) | "
+             "seconds (instrument / middle) |",
+             "|---|---|---:|---:|---:|---:|---:|---|---|"]
     by: dict[tuple[str, int], dict[str, dict]] = {}
     for r in records:
         by.setdefault((r["instrument"], r["seed"]), {})[r["method"]] = r
@@ -182,7 +185,8 @@ def format_table(records: list[dict]) -> str:
         diffs.append(la - lb)
         notes = ", ".join(n.rsplit(".", 1)[0].split("_")[-2] for n in a["held_out"])
         label = name if len({s for n, s in by if n == name}) == 1 else f"{name} (seed {seed})"
-        lines.append(f"| {label} | {notes} | {la:.2f} | {lb:.2f} | {la - lb:+.2f} | {np.mean(list(a['matched'].values())):.2f} | "
+        ma, mb = np.mean(list(a["matched"].values())), np.mean(list(b["matched"].values()))
+        lines.append(f"| {label} | {notes} | {la:.2f} | {lb:.2f} | {la - lb:+.2f} | {ma:.2f} | {mb:.2f} | "
                      f"{a['synth']} / {b['synth']} | {a['seconds']:.0f} / {b['seconds']:.0f} |")
     budgets = sorted({r["budget"] for r in records})
     if total:
