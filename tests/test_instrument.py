@@ -327,6 +327,10 @@ def test_bench_instrument_holds_out_the_inner_notes_and_judges_both_matches(tmp_
     assert "closer on the held-out notes for" in (tmp_path / "out" / "bench-instrument.md").read_text(encoding="utf-8")
     again = bench_instrument(tmp_path / "out", tmp_path / "insts", synth="additive", budget=24, n_jobs=1, progress=False)
     assert again == records  # resumed from the runs file, nothing re-run
+    from gascar.bench.instrument import format_table
+
+    two = format_table(records + [dict(r, seed=1) for r in records])
+    assert "tone (seed 1)" in two and "of 2 runs (2 seeds)" in two and "Averaged over seeds it is closer for" in two
 
 
 # -- a batch of instruments (gascar batch --instruments) -------------------------------------------------------------

@@ -190,7 +190,16 @@ def format_table(records: list[dict]) -> str:
                      f"{a['synth']} / {b['synth']} | {a['seconds']:.0f} / {b['seconds']:.0f} |")
     budgets = sorted({r["budget"] for r in records})
     if total:
-        lines += ["", f"The instrument match is closer on the held-out notes for {wins} of {total} instruments "
+        n_seeds = len({seed for _, seed in by})
+        what = "instruments" if n_seeds == 1 else f"runs ({n_seeds} seeds)"
+        lines += ["", f"The instrument match is closer on the held-out notes for {wins} of {total} {what} "
                   f"(median difference {np.median(diffs):+.2f} dB; negative: the instrument match is closer). "
                   f"Evaluations per match: {', '.join(f'{b:,}' for b in budgets)}."]
+        if n_seeds > 1:
+            per = {}
+            for (name, _), d in zip((k for k in sorted(by) if set(by[k]) == set(METHODS)), diffs):
+                per.setdefault(name, []).append(d)
+            means = {name: float(np.mean(d)) for name, d in per.items()}
+            lines.append(f"Averaged over seeds it is closer for {sum(m < 0 for m in means.values())} of {len(means)} "
+                         f"instruments ({', '.join(f'{n} {m:+.2f}' for n, m in means.items())} dB).")
     return "\n".join(lines) + "\n"
