@@ -77,6 +77,8 @@ from .features import (
 
 #: Every component, in report order.
 COMPONENTS = ("stft", "mel", "mfcc", "envelope", "centroid", "f0", "sot")
+#: Components that are computed only when weighted (an option, not part of the default fitness).
+OPTIONAL = ("sot",)
 #: Name and version of the metric, stored in presets' ``match`` block.
 METRIC = "gascar-fitness-1"
 #: Typical raw value of each component between unrelated sounds (the median
@@ -208,8 +210,12 @@ class Comparator:
         self._w = np.array([self.weights[c] for c in COMPONENTS])
         if not self.extractor.f0_hz:
             self._w[COMPONENTS.index("f0")] = 0.0
+        #: Components a search computes and reports: an optional component at weight 0 (``sot``) is left out, so it
+        #: costs nothing (its column is 0); :meth:`score` and ``distances(..., every=True)`` still measure it.
+        self.measured = tuple(c for c in COMPONENTS if c not in OPTIONAL or self.weights[c] != 0)
+        self._transport = "sot" in self.measured
 
-    def distances(self, audio: np.ndarray) -> np.ndarray:
+    def distances(self, audio: np.ndarray, every: bool = False) -> np.ndarray:
         """Normalised component distances of audio to the target.
 
         Parameters
@@ -234,12 +240,12 @@ class Comparator:
         out = np.empty((x.shape[0], len(COMPONENTS)))
         with _one_blas_thread():
             for i in range(0, x.shape[0], self.rows_at_once):
-                out[i : i + self.rows_at_once] = self._distances(x[i : i + self.rows_at_once])
+                out[i : i + self.rows_at_once] = self._distances(x[i : i + self.rows_at_once], every)
         out /= self.scales
         out[broken] = PENALTY
         return np.where(np.isfinite(out), out, PENALTY)
 
-    def _distances(self, x: np.ndarray) -> np.ndarray:
+    def _distances(self, x: np.ndarray, every: bool = False) -> np.ndarray:
         feats = self.extractor.extract(rms_normalize(x))
         ref = self._ref
         d = np.zeros((x.shape[0], len(COMPONENTS)))
@@ -254,6 +260,8 @@ class Comparator:
         if self.extractor.f0_hz:
             diff = np.minimum(np.abs(np.log2(feats["f0_hz"]) - ref["log2_f0"]), 1.0)
             d[:, 5] = diff @ self._f0_w
+        if not (every or self._transport):
+            return d
         m = feats[f"mag_{MAIN_FFT}"]
         cdf = spectral_cdf(np.multiply(m, m, out=m), self._transport_floor)  # the magnitudes are not used after this
         d[:, 6] = wasserstein_1d(cdf, ref["sot"], self._transport_widths) @ self._transport_w
@@ -266,7 +274,7 @@ class Comparator:
 
     def score(self, audio: np.ndarray) -> dict[str, np.ndarray]:
         """Every component and the weighted ``total`` for audio ``(n, n_samples)``; each ``(n,)``."""
-        d = self.distances(audio)
+        d = self.distances(audio, every=True)
         out = {c: d[:, i] for i, c in enumerate(COMPONENTS)}
         out["total"] = self.total(d)
         return out

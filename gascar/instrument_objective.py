@@ -236,7 +236,7 @@ class InstrumentObjective:
         """Each component's mean over the notes, ``level`` (the level term, unweighted) and the ``total``; each ``(n,)``."""
         dist, levels = self._scores(genomes)
         total, level = self._fitness(dist, levels)
-        out = {c: dist[:, :, j].mean(axis=0) for j, c in enumerate(COMPONENTS)}
+        out = {c: dist[:, :, j].mean(axis=0) for j, c in enumerate(COMPONENTS) if c in self.comparators[0].measured}
         out["level"] = level
         out["total"] = total
         return out

@@ -236,11 +236,11 @@ class Objective:
 
     def distances(self, audio: np.ndarray) -> np.ndarray:
         """:meth:`Comparator.distances` of rendered audio ``(n, n_samples)`` -> ``(n, n_components)``."""
-        return self.comparator.distances(audio)
+        return self.comparator.distances(audio, every=True)
 
     # -- the public calls ----------------------------------------------------------------------------------------------
     def components(self, genomes: np.ndarray) -> dict[str, np.ndarray]:
-        """Every component (normalised, unweighted) and the weighted ``total``.
+        """Every component the fitness measures (normalised, unweighted) and the weighted ``total``.
 
         Parameters
         ----------
@@ -251,7 +251,7 @@ class Objective:
         dict of str to ndarray, each shape (n,), float64
         """
         d = self._all(genomes)
-        out = {c: d[:, i] for i, c in enumerate(COMPONENTS)}
+        out = {c: d[:, i] for i, c in enumerate(COMPONENTS) if c in self.comparator.measured}
         out["total"] = self.comparator.total(d)
         return out
 

@@ -47,9 +47,9 @@ def synth_case():
 def test_identical_sound_scores_zero(synth_case):
     obj, g = synth_case
     comps = obj.components(g[None, :])
-    assert set(comps) == {*COMPONENTS, "total"}
+    assert set(comps) == {*COMPONENTS, "total"} - {"sot"}  # an unweighted optional component is left out
     assert obj(g[None, :])[0] == pytest.approx(0.0, abs=1e-6)
-    for name in COMPONENTS:
+    for name in obj.comparator.measured:
         assert comps[name][0] == pytest.approx(0.0, abs=1e-6), name
 
 
@@ -59,7 +59,7 @@ def test_call_returns_finite_float64_per_row_and_matches_components(synth_case):
     f = obj(genomes)
     assert f.shape == (20,) and f.dtype == np.float64 and np.all(np.isfinite(f)) and np.all(f >= 0)
     comps = obj.components(genomes)
-    weighted = sum(obj.weights[c] * comps[c] for c in COMPONENTS)
+    weighted = sum(obj.weights[c] * comps[c] for c in obj.comparator.measured)
     assert np.allclose(comps["total"], f) and np.allclose(weighted, f)
 
 
@@ -141,7 +141,7 @@ def test_preset_reproduces_what_was_scored(synth_case, tmp_path):
     g = _genome(obj, seed=8, octave="-1", cents=37.0)
     preset = obj.preset(g, seed=5, budget=100)
     assert preset.match["fitness"] == pytest.approx(float(obj(g[None, :])[0]))
-    assert set(preset.match["components"]) == set(COMPONENTS)
+    assert set(preset.match["components"]) == set(COMPONENTS) - {"sot"}
     assert preset.match["metric"] and preset.match["weights"] == obj.weights and preset.match["seed"] == 5
     assert preset.render.f0_hz == pytest.approx(110.0 * 2 ** (37 / 1200))
     path = preset.save(tmp_path / "p.preset.json")
@@ -305,3 +305,18 @@ def test_transport_is_zero_for_identical_sounds_and_finite_near_silence_and_on_n
         sot = comp.score(candidates)["sot"]
         assert sot[0] == pytest.approx(0.0, abs=1e-6)
         assert np.all(np.isfinite(sot)) and np.all(sot >= 0) and np.all(sot < 10), sot
+
+
+def test_an_unweighted_optional_component_costs_nothing_and_a_weighted_one_counts(synth_case):
+    obj, _ = synth_case
+    genomes = np.random.default_rng(3).random((6, obj.n_genes))
+    audio = obj.render(genomes)
+    hot = obj.comparator.distances(audio)  # the search's path: sot at weight 0 is not computed
+    every = obj.distances(audio)  # diagnostics measure everything
+    j = COMPONENTS.index("sot")
+    assert np.all(hot[:, j] == 0) and np.all(every[:, j] > 0)
+    assert np.array_equal(np.delete(hot, j, axis=1), np.delete(every, j, axis=1))
+    assert np.array_equal(obj.comparator.total(hot), obj.comparator.total(every))
+    weighted = Objective(obj.target, obj.synth, weights={**DEFAULT_WEIGHTS, "sot": 0.3})
+    assert "sot" in weighted.components(genomes) and "sot" not in obj.components(genomes)
+    assert np.allclose(weighted.comparator.distances(audio)[:, j], every[:, j])
