@@ -195,6 +195,25 @@ def test_warm_start_begins_at_the_target_s_own_spectrum():
     assert objective.f0_hz(g)[0] == pytest.approx(220.0)
 
 
+@needs_vita
+def test_warm_start_reads_the_spectral_model_and_measures_without_one():
+    from dataclasses import replace
+
+    from gascar.analysis import target_from_audio
+
+    target = target_from_audio(tone(220.0, 0.5), SR, f0_hz=220.0)
+    assert target.model is not None and target.model.usable
+    synth = get_synth("vital")
+    hold = target.hold_s
+    held = (target.model.times_s >= 0.1 * hold) & (target.model.times_s <= max(hold, 0.2))
+    expected = target.model.harmonic_levels_db(vital.N_HARMONICS, frames=held)
+    start = synth.start_physical(target)[0]
+    np.testing.assert_allclose([start[n] for n in vital.HARMONIC_NAMES], expected)
+    # Without a usable model the spectrum is measured directly, and it is the same tone's.
+    measured = synth.start_physical(replace(target, model=None))[0]
+    np.testing.assert_allclose([measured[n] for n in vital.HARMONIC_NAMES][:5], expected[:5], atol=1.0)
+
+
 # -- the command line -----------------------------------------------------------------------------------
 
 

@@ -455,14 +455,22 @@ class Vital(Synth):
     def start_physical(self, target) -> list[dict[str, float]]:
         """Where a match starts: the defaults with oscillator 1 playing the target's own harmonic spectrum.
 
-        The levels are measured between the end of the attack (a tenth of the
-        note-off time) and the note-off; none for unpitched targets.
+        The levels are the target's spectral model's (:meth:`gascar.sms.SoundModel.harmonic_levels_db`,
+        the analysis the spectral and morph voices are built from) between the
+        end of the attack (a tenth of the note-off time) and the note-off; none
+        for unpitched targets.
         """
         if not getattr(target, "pitched", False):
             return []
         hold = float(getattr(target, "hold_s", target.n_samples / target.sample_rate))
-        levels = wavetables.harmonic_levels_db(target.samples, target.sample_rate, float(target.f0_hz), N_HARMONICS,
-                                               start_s=0.1 * hold, end_s=max(hold, 0.2))
+        model = getattr(target, "model", None)
+        if model is not None and model.usable:
+            # The target's spectral model: its partials' levels over the held part, as the morph voice's frames.
+            held = (model.times_s >= 0.1 * hold) & (model.times_s <= max(hold, 0.2))
+            levels = model.harmonic_levels_db(N_HARMONICS, frames=held if held.any() else None)
+        else:
+            levels = wavetables.harmonic_levels_db(target.samples, target.sample_rate, float(target.f0_hz), N_HARMONICS,
+                                                   start_s=0.1 * hold, end_s=max(hold, 0.2))
         physical = PARAMS.default_physical()
         physical.update(zip(HARMONIC_NAMES, levels))
         return [physical]
