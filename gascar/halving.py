@@ -2,7 +2,9 @@
 
 Each round gives the surviving synths equal shares of an equal part of what
 is left, then keeps the better half (by best fitness so far), until one
-synth remains; its last round ends with the CMA-ES refinement. Runs
+synth remains; its last round ends with the CMA-ES refinement. A plan may
+ask for more rounds than halving needs (``min_rounds``: a staged instrument
+match of one synth has two, the first on the reference note alone). Runs
 continue across rounds (nothing is restarted), and each synth's random
 stream depends only on the seed and the synth's name, so ``--synth fm
 --seed 3`` starts exactly like the fm run inside ``auto``.
@@ -35,17 +37,18 @@ def halving_rounds(n_synths: int) -> int:
 class HalvingPlan:
     """Successive-halving state: the round, the survivors, and what each may spend."""
 
-    def __init__(self, synths: list[str], budget: int):
+    def __init__(self, synths: list[str], budget: int, *, min_rounds: int = 1):
         self.synths = list(synths)
         self.budget = int(budget)
         self.survivors = list(synths)
         self.round = 0
-        self.rounds = halving_rounds(len(synths))
+        self.rounds = max(halving_rounds(len(synths)), int(min_rounds))
         self.started = False
 
     @property
     def final(self) -> bool:
-        return len(self.survivors) == 1
+        """The last round: one synth left (and, with ``min_rounds``, the last of them)."""
+        return len(self.survivors) == 1 and self.round >= self.rounds - 1
 
     def start_round(self, evolutions: dict[str, Evolution]) -> None:
         """Give each survivor its share of an equal part of the budget left."""

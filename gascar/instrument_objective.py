@@ -340,6 +340,39 @@ class InstrumentObjective:
         return Preset.from_genome(self.synth.name, g[: self.n_voice_genes], settings, match=info,
                                   voice=self.synth.voice_json())
 
+    # -- a one-note match of the reference note -------------------------------------------------------------------------
+    def from_reference(self, genomes: np.ndarray) -> np.ndarray:
+        """Genomes of a one-note match of the reference note as genomes of this objective.
+
+        The voice's genes and the pitch genes are kept, the keyboard
+        parameters set neutral (the voice plays every note as a one-note
+        preset does), the reference note's note-off kept and every other
+        note's moved from its own estimate by as much as the reference's
+        moved from its estimate.
+
+        Parameters
+        ----------
+        genomes : ndarray, shape (n, n_genes of :meth:`reference_objective`)
+
+        Returns
+        -------
+        ndarray, shape (n, n_genes)
+        """
+        g = np.atleast_2d(np.asarray(genomes, dtype=np.float64))
+        n_synth, n_voice = self.n_synth_genes, self.n_voice_genes
+        if g.shape[1] != n_synth + 3:
+            raise FitnessError(f"a genome of the reference note's match has {n_synth + 3} genes, got {g.shape[1]}")
+        out = np.repeat(self.space.default_genome()[None, :], g.shape[0], axis=0)
+        out[:, :n_synth] = g[:, :n_synth]
+        out[:, n_voice : n_voice + 2] = g[:, n_synth : n_synth + 2]  # octave, fine tune
+        ref = self.instrument.reference
+        ref_spec = self.space.specs[n_voice + 2 + ref]
+        moved_s = ref_spec.from_unit(g[:, n_synth + 2]) - ref_spec.default_value()
+        for i in range(self.n_notes):
+            spec = self.space.specs[n_voice + 2 + i]
+            out[:, n_voice + 2 + i] = g[:, n_synth + 2] if i == ref else spec.to_unit(spec.default_value() + moved_s)
+        return out
+
     # -- starts --------------------------------------------------------------------------------------------------------
     def start_genomes(self) -> np.ndarray | None:
         """Genomes ``(m, n_genes)`` a search starts from besides random ones: the synth's starts for the reference note.

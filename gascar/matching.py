@@ -15,6 +15,7 @@ SIGTERM end the run after the current generation with everything written.
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 import time
 from collections.abc import Mapping
@@ -33,6 +34,7 @@ from .evolve.reporting import Reporter
 from .evolve.run import components_function, run_steps, seed_sequence
 from .halving import HalvingPlan, halving_rounds, synth_seed
 from .outputs import MAX_TOP, MatchOutputs, check_writable, default_outputs, write_results
+from .staging import ALL_NOTES, REFERENCE, min_rounds, reference_key, staged, switch
 
 #: Objective evaluations of a default match (all synths together); measured
 #: to finish a 1.5 s target within a minute on 2 cores, and against 20,000
@@ -115,6 +117,10 @@ class MatchOptions:
         a quarter of it with jittered copies: ``start_share`` 0.25 unless
         ``evolution`` sets it); otherwise only a synth with a warm start
         (vital) starts from the analysis.
+    staged : bool or None
+        An instrument match's first rounds match the reference note alone
+        (:mod:`gascar.staging`); ``None``: staged when the budget has room
+        for it, ``False``: every note from the start. Only for several notes.
     """
 
     synth: str = "auto"
@@ -137,6 +143,7 @@ class MatchOptions:
     max_duration_s: float | None = None
     aggregate: str | None = None
     analysis_starts: bool = False
+    staged: bool | None = None
 
     def __post_init__(self) -> None:
         if self.budget is None:
@@ -148,6 +155,8 @@ class MatchOptions:
         validate.number(self.f0_hz, "f0_hz", low=1.0, high=20000.0, unit="Hz", error=EvolutionError, optional=True)
         validate.flag(self.unpitched, "unpitched", error=EvolutionError)
         validate.flag(self.analysis_starts, "analysis_starts", error=EvolutionError)
+        if self.staged is not None:
+            validate.flag(self.staged, "staged", error=EvolutionError)
         validate.number(self.max_duration_s, "max_duration_s", low=0.05, high=600.0, unit="s", error=EvolutionError,
                         optional=True)
         if self.unpitched and (self.f0_hz is not None or "f0_hz" in self.analysis or "note" in self.analysis):
@@ -194,6 +203,8 @@ class MatchOptions:
             For an aggregate given to a one-note match.
         """
         opts = dict(self.fitness)
+        if self.staged and not instrument:
+            raise EvolutionError("staged (--staged) is a way to match the notes of an instrument; give several files")
         if self.aggregate is not None:
             if not instrument:
                 raise EvolutionError("aggregate (--aggregate) combines the notes of an instrument; give several files")
@@ -501,7 +512,18 @@ def match(
     objectives = {name: _make_objective(tgt, name, fitness_options) for name in names}
     config = options.config()
 
-    starts = {name: start_genomes(obj, analysis=options.analysis_starts) for name, obj in objectives.items()}
+    # A staged instrument match searches the reference note alone until the final round (gascar.staging).
+    if state is not None:
+        stage = state.get("stage", ALL_NOTES)
+    else:
+        rounds = max(halving_rounds(len(names)), min_rounds(True))
+        stage = REFERENCE if instrument and staged(options.staged, options.budget, rounds, config, len(names)) else ALL_NOTES
+    reference_objectives = {}
+    if stage == REFERENCE:
+        reference = tgt.notes[tgt.reference]
+        reference_objectives = {name: _make_objective(reference, name, dict(options.fitness)) for name in names}
+    searched = reference_objectives or objectives
+    starts = {name: start_genomes(obj, analysis=options.analysis_starts) for name, obj in searched.items()}
     if state is not None:
         seed_entropy = state["seed"]
         evolutions: dict[str, Evolution] = state["evolutions"]
@@ -514,9 +536,9 @@ def match(
         evolutions = {
             name: Evolution(name, GeneInfo.from_space(obj.space), config, budget=0, seed=synth_seed(seed_entropy, name),
                             final=False, start_genomes=starts.get(name))
-            for name, obj in objectives.items()
+            for name, obj in searched.items()
         }
-        plan = HalvingPlan(names, options.budget)
+        plan = HalvingPlan(names, options.budget, min_rounds=min_rounds(stage == REFERENCE))
         history = []
 
     ck_path = outputs.checkpoint
@@ -527,13 +549,14 @@ def match(
     saver = PeriodicCheckpoint(ck_path, "match", lambda: {
         "options": options, "outputs": outputs, "target_path": target_path,
         "target_sha256": getattr(tgt, "sha256", None), "seed": seed_entropy,
-        "evolutions": evolutions, "plan": plan, "history": history,
+        "evolutions": evolutions, "plan": plan, "history": history, "stage": stage,
         **({"notes": notes} if notes else {}),
     }, checkpoint_every)
+    was_staged = stage == REFERENCE or any(r.get("stage") == REFERENCE for r in history)
 
     def on_record(record: dict) -> None:
         record = dict(record, total_evaluations=sum(ev.evaluations for ev in evolutions.values()),
-                      round=plan.round, synths=len(plan.survivors))
+                      round=plan.round, synths=len(plan.survivors), **({"stage": stage} if was_staged else {}))
         history.append(record)
         reporter.generation(record)
         saver.generation()
@@ -543,27 +566,44 @@ def match(
                     "rounds": plan.rounds})
     cut = None
     signals = StopSignals() if handle_signals else None
-    evaluator = Evaluator(objectives, n_jobs, config.genomes_per_task)
+    evaluator = Evaluator({**objectives, **{reference_key(n): o for n, o in reference_objectives.items()}}, n_jobs,
+                          config.genomes_per_task)
     comps = components_function(objectives)
+    reference_comps = components_function(reference_objectives)
+
+    def evaluate(name, genomes):
+        return evaluator(reference_key(name) if stage == REFERENCE else name, genomes)
+
+    def stage_comps(name, genomes):
+        return (reference_comps if stage == REFERENCE else comps)(name, genomes)
+
+    found = evolutions
     try:
         if signals is not None:
             signals.__enter__()
         should_stop = signals if signals is not None else None
         while cut is None:
             if not plan.started:
+                if stage == REFERENCE and plan.final:
+                    switch(evolutions, plan.survivors, objectives, evaluator, comps)
+                    stage = ALL_NOTES
                 plan.start_round(evolutions)
             for name in plan.survivors:
                 ev = evolutions[name]
                 if options.generations is not None and not ev.done and ev.generation >= options.generations:
                     ev.finish("generations")
-                reporter.start({"stage": f"{name}, round {plan.round + 1} of {plan.rounds}" if len(names) > 1 else name})
-                cut = run_steps(ev, evaluator, comps, should_stop=should_stop, deadline=deadline, on_record=on_record,
+                label = f"{name}, round {plan.round + 1} of {plan.rounds}" if plan.rounds > 1 else name
+                reporter.start({"stage": label + (", the reference note" if stage == REFERENCE else "")})
+                cut = run_steps(ev, evaluate, stage_comps, should_stop=should_stop, deadline=deadline, on_record=on_record,
                                 max_generations=options.generations)
                 if cut is not None:
                     break
             if cut is not None or plan.final:
                 break
             plan.end_round(evolutions)
+        if stage == REFERENCE:  # cut short on the reference note: the results are scored on every note all the same
+            found = pickle.loads(pickle.dumps(evolutions, protocol=pickle.HIGHEST_PROTOCOL))
+            switch(found, plan.survivors, objectives, evaluator, comps)
     finally:
         evaluator.close()
         if signals is not None:
@@ -571,15 +611,15 @@ def match(
     interrupted = signals.received if signals is not None else None
     if cut == "interrupted" and interrupted is None:
         interrupted = 2
-    if all(ev.best_genome is None for ev in evolutions.values()):
+    if all(ev.best_genome is None for ev in found.values()):
         raise EvolutionError("the match stopped before any evaluation; give it a larger budget or more time")
 
-    evaluations = sum(ev.evaluations for ev in evolutions.values())
+    evaluations = sum(ev.evaluations for ev in found.values())
     seconds = time.monotonic() - t0
-    best_name = min((n for n in names if evolutions[n].best_genome is not None),
-                    key=lambda n: (evolutions[n].best_fitness, names.index(n)))
-    stop_reason = cut or evolutions[best_name].stop_reason
-    picks = _top_candidates(evolutions, names, max(outputs.top, 5))
+    best_name = min((n for n in names if found[n].best_genome is not None),
+                    key=lambda n: (found[n].best_fitness, names.index(n)))
+    stop_reason = cut or found[best_name].stop_reason
+    picks = _top_candidates(found, names, max(outputs.top, 5))
     info = {
         "target": tgt.name if instrument else Path(target_path).name, "target_sha256": getattr(tgt, "sha256", None),
         "budget": options.budget,
@@ -597,7 +637,7 @@ def match(
     result = MatchResult(
         preset=presets[0], fitness=float(best_fit), components=dict(presets[0].match.get("components", {})),
         synth=best_name, genome=best_genome, others=presets[1:],
-        standings={n: float(evolutions[n].best_fitness) for n in names if evolutions[n].best_genome is not None},
+        standings={n: float(found[n].best_fitness) for n in names if found[n].best_genome is not None},
         history=history, evaluations=evaluations, seconds=seconds, seed=seed_entropy, stop_reason=stop_reason,
         interrupted=interrupted, target_path=target_path, outputs=outputs,
         analysis=tgt.summary() if hasattr(tgt, "summary") else {}, options=options,

@@ -517,6 +517,107 @@ class Evolution:
             sp.best_fitness = float(f[i])
             sp.best_genome = cand[i].copy()
 
+    # -- another objective -------------------------------------------------------------------
+    def carry_over(self, genes: GeneInfo, convert: Callable[[np.ndarray], np.ndarray], evaluate: Evaluate,
+                   components: Callable[[object, np.ndarray], dict] | None = None, *, keep_all: bool = True) -> int:
+        """Continue this run on another objective, whose genomes are ``convert(genomes)``.
+
+        Every genome the run keeps is converted and evaluated again under
+        the new objective (through ``evaluate(key, genomes)``, each distinct
+        genome once, counted in :attr:`evaluations`), so every fitness it
+        holds afterwards is the new objective's: the population, the hall
+        of fame, each species' representative and best, the bests of earlier
+        starts, the run's best. Species keep their ids, members and
+        stagnation counts. Not during a refinement (its CMA-ES state lives in
+        the old genome).
+
+        Parameters
+        ----------
+        genes : GeneInfo
+            The new genome layout.
+        convert : callable
+            ``(n, old n_genes) -> (n, new n_genes)``.
+        evaluate : callable
+            ``evaluate(key, genomes (n, new n_genes)) -> fitness (n,)``.
+        components : callable, optional
+            As in :meth:`step`, for the new best's components.
+        keep_all : bool
+            False keeps only what the results read (the best, species bests,
+            earlier starts' bests) and drops the population and the hall of
+            fame: for a run that will not continue (a synth successive
+            halving has left behind).
+
+        Returns
+        -------
+        int
+            Evaluations spent.
+        """
+        if self.phase == "refine":
+            raise RuntimeError("carry_over() during a refinement")
+        old = self.genes.n_genes
+        conv = lambda g: np.clip(np.asarray(convert(np.asarray(g, float).reshape(-1, old)), float), 0.0, 1.0)  # noqa: E731
+        hof_g, _ = self.hall_of_fame()
+        species = list(self.species.species)
+        parts = {
+            "population": self.genomes if keep_all else np.zeros((0, old)),
+            "hof": hof_g if keep_all else np.zeros((0, old)),
+            "species": np.array([sp.best_genome for sp in species if sp.best_genome is not None]).reshape(-1, old),
+            "starts": np.array([g for g, _ in self.start_bests]).reshape(-1, old),
+            "best": (np.zeros((0, old)) if self.best_genome is None else self.best_genome[None, :]),
+        }
+        converted = {k: conv(v) for k, v in parts.items()}
+        pool = np.concatenate(list(converted.values()))
+        spent = 0
+        if pool.shape[0]:
+            unique, inverse = np.unique(pool, axis=0, return_inverse=True)
+            f_unique = self._evaluate(evaluate, unique)
+            spent = unique.shape[0]
+            f_pool = f_unique[np.asarray(inverse).reshape(-1)]
+        else:
+            f_pool = np.zeros(0)
+        fit, at = {}, 0
+        for k, v in converted.items():
+            fit[k] = f_pool[at : at + v.shape[0]]
+            at += v.shape[0]
+        self.genes = genes
+        self.species.genes = genes
+        self._build_toolbox()
+        if self.start_genomes is not None:
+            self.start_genomes = conv(self.start_genomes)
+        if keep_all:
+            self.genomes, self.fitness = converted["population"], fit["population"]
+        else:
+            self.genomes, self.fitness = np.zeros((0, genes.n_genes)), np.zeros(0)
+            self.species_of = np.zeros(0, dtype=np.int64)
+        it = iter(zip(converted["species"], fit["species"]))
+        for sp in species:
+            sp.representative = conv(sp.representative)[0]
+            if sp.best_genome is not None:
+                sp.best_genome, f = next(it)
+                sp.best_fitness = float(f)
+            if keep_all and sp.members.size:  # a member may now beat the species' best
+                j = sp.members[int(np.argmin(self.fitness[sp.members]))]
+                if self.fitness[j] < sp.best_fitness:
+                    sp.best_fitness, sp.best_genome = float(self.fitness[j]), self.genomes[j].copy()
+        if not keep_all:
+            for sp in species:
+                sp.members = np.zeros(0, dtype=np.int64)
+        self.start_bests = [(g.copy(), float(f)) for g, f in zip(converted["starts"], fit["starts"])]
+        self.hof = tools.HallOfFame(self.config.hall_of_fame, similar=_same_genome)
+        self.best_genome, self.best_fitness = None, float("inf")
+        if pool.shape[0]:
+            self._note(pool, f_pool)
+        self.start_best = float(self.fitness.min()) if self.fitness.size else float("inf")
+        self.start_stall = 0
+        self.since_improved = 0
+        self.best_components = None
+        if components is not None and self.best_genome is not None:
+            comp = components(self.key, self.best_genome[None, :])
+            self.best_components = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in comp.items()}
+        if self.phase == "done" and self.stop_reason == "target":  # reached on the old objective: not yet on this one
+            self.phase, self.stop_reason = "ga", ""
+        return spent
+
     # -- results ----------------------------------------------------------------------------
     @property
     def best_species_id(self) -> int:
