@@ -321,7 +321,7 @@ def test_bench_instrument_holds_out_the_inner_notes_and_judges_both_matches(tmp_
     assert [p.name for p in matched] == ["tone_C3_v100.wav", "tone_C4_v50.wav", "tone_C4_v100.wav", "tone_C5_v100.wav"]
     assert [p.name for p in held_out] == ["tone_E3_v100.wav", "tone_E4_v100.wav"] and middle.name == "tone_C4_v100.wav"
     records = bench_instrument(tmp_path / "out", tmp_path / "insts", synth="additive", budget=24, n_jobs=1, progress=False)
-    assert [r["method"] for r in records] == ["instrument", "middle note"]
+    assert [r["method"] for r in records] == ["staged", "middle note"]
     assert all(set(r["held_out"]) == {"tone_E3_v100.wav", "tone_E4_v100.wav"} and r["evaluations"] == 24 for r in records)
     assert all(np.isfinite(v) for r in records for v in [*r["held_out"].values(), *r["matched"].values()])
     assert "closer on the held-out notes for" in (tmp_path / "out" / "bench-instrument.md").read_text(encoding="utf-8")

@@ -13,6 +13,14 @@ its note-off (the last 20 ms faded out) and written as 16-bit
 
 Benchmarks look at these notes only to measure: ``gascar bench defaults
 --real-dir DIR`` and ``gascar bench match --suite real --real-dir DIR``.
+
+Held-out instruments (``gascar bench heldout --instruments``) are made the
+same way for ``gascar bench instrument DIR``: :data:`HELDOUT_INSTRUMENTS`,
+General MIDI programs the shared instrument set does not have, five notes
+across each one's range at velocity 100, and for some a soft layer (velocity
+40) on the middle note, one folder per instrument with files named
+``<instrument>_<note>_v<velocity>.wav``.
+
 Rendering needs fluidsynth and the soundfont; nothing else in GASCAR does.
 """
 
@@ -44,6 +52,7 @@ class HeldOutNote:
     program: int
     midi_note: int
     drum: bool = False
+    velocity: int = 100
 
     @property
     def hold_s(self) -> float:
@@ -79,6 +88,50 @@ HELDOUT_NOTES = (
 )
 
 
+#: Velocity of the soft layer of a held-out instrument's middle note.
+SOFT_VELOCITY = 40
+#: The held-out instruments: name, General MIDI program, five MIDI notes across its range (low to high), and whether
+#: the middle note has a soft layer. None of these programs is in the shared instrument set (0, 4, 42, 56, 62, 73).
+HELDOUT_INSTRUMENTS = (
+    ("nylon_guitar", 24, (40, 47, 55, 62, 69), True),    # E2 B2 G3 D4 A4
+    ("vibraphone", 11, (53, 60, 67, 74, 81), True),      # F3 C4 G4 D5 A5
+    ("violin", 40, (55, 62, 69, 76, 83), False),         # G3 D4 A4 E5 B5
+    ("clarinet", 71, (52, 59, 65, 72, 79), False),       # E3 B3 F4 C5 G5
+    ("french_horn", 60, (41, 48, 55, 62, 69), True),     # F2 C3 G3 D4 A4
+)
+
+
+def instrument_notes(name: str, program: int, midi_notes, soft: bool) -> list[HeldOutNote]:
+    """One held-out instrument's notes, named ``<name>_<note>_v<velocity>`` (the soft layer on the middle note)."""
+    from ..pitch import hz_to_note
+
+    def one(midi: int, velocity: int) -> HeldOutNote:
+        note = hz_to_note(440.0 * 2.0 ** ((midi - 69) / 12.0))
+        return HeldOutNote(f"{name}_{note}_v{velocity}", program, midi, velocity=velocity)
+
+    notes = [one(m, 100) for m in midi_notes]
+    if soft:
+        notes.append(one(midi_notes[len(midi_notes) // 2], SOFT_VELOCITY))
+    return notes
+
+
+def render_heldout_instruments(out_dir: Path, *, soundfont: Path = DEFAULT_SOUNDFONT,
+                               instruments=HELDOUT_INSTRUMENTS) -> list[Path]:
+    """Render every held-out instrument into ``out_dir/<name>/`` (files already there are kept); returns the folders.
+
+    Raises
+    ------
+    BenchmarkError
+        As :func:`render_heldout`.
+    """
+    folders = []
+    for name, program, midi_notes, soft in instruments:
+        folder = Path(out_dir) / name
+        render_heldout(folder, soundfont=soundfont, notes=instrument_notes(name, program, midi_notes, soft))
+        folders.append(folder)
+    return folders
+
+
 def note_midi(note: HeldOutNote) -> bytes:
     """A one-note standard MIDI file for ``note`` (120 bpm, 480 ticks per beat), its end ``RELEASE_S`` after the note-off."""
     import io
@@ -92,7 +145,7 @@ def note_midi(note: HeldOutNote) -> bytes:
     track.append(mido.MetaMessage("set_tempo", tempo=500000, time=0))
     if not note.drum:
         track.append(mido.Message("program_change", channel=channel, program=note.program, time=0))
-    track.append(mido.Message("note_on", channel=channel, note=note.midi_note, velocity=100, time=0))
+    track.append(mido.Message("note_on", channel=channel, note=note.midi_note, velocity=note.velocity, time=0))
     track.append(mido.Message("note_off", channel=channel, note=note.midi_note, velocity=0, time=ticks(note.hold_s)))
     track.append(mido.MetaMessage("end_of_track", time=ticks(RELEASE_S)))  # fluidsynth renders on until silence
     f = mido.MidiFile(ticks_per_beat=tpb)

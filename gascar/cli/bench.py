@@ -255,13 +255,21 @@ def bench_defaults_command(synths, per_synth, seeds, budgets, target_seed, real_
               show_default=True, help="Folder for the notes (files already there are kept).")
 @click.option("--soundfont", type=click.Path(path_type=Path, dir_okay=False),
               help="The FluidR3 GM soundfont (default: where Debian's fluid-soundfont-gm puts it).")
-def bench_heldout_command(out_dir, soundfont) -> None:
+@click.option("--instruments", is_flag=True,
+              help="Render the held-out instruments instead (a folder each, five notes across its range, for gascar "
+                   "bench instrument OUTPUT).")
+def bench_heldout_command(out_dir, soundfont, instruments) -> None:
     """Render the held-out real notes (FluidR3 GM through fluidsynth): notes no change is tuned on.
 
-    Measure with them only: gascar bench defaults --real-dir OUTPUT, gascar bench match --suite real --real-dir OUTPUT.
+    Measure with them only: gascar bench defaults --real-dir OUTPUT, gascar bench match --suite real --real-dir OUTPUT;
+    with --instruments, gascar bench instrument OUTPUT.
     """
-    from ..bench.heldout import DEFAULT_SOUNDFONT, render_heldout
+    from ..bench.heldout import DEFAULT_SOUNDFONT, render_heldout, render_heldout_instruments
 
+    if instruments:
+        folders = render_heldout_instruments(out_dir, soundfont=soundfont or DEFAULT_SOUNDFONT)
+        click.echo(f"{len(folders)} held-out instruments in {out_dir}")
+        return
     paths = render_heldout(out_dir, soundfont=soundfont or DEFAULT_SOUNDFONT)
     click.echo(f"{len(paths)} held-out notes in {out_dir}")
 
@@ -304,11 +312,14 @@ def bench_basin_command(synths, per_synth, sigmas, seeds, budget, target_seed, j
 @click.option("--budget", default=3000, show_default=True, type=click.IntRange(10, 10**7), help="Evaluations of each match.")
 @click.option("--seeds", default=1, show_default=True, type=click.IntRange(1, 100), help="Seeds per instrument and method.")
 @click.option("--only", "names", multiple=True, help="Only this instrument folder (repeat).")
+@click.option("--method", "methods", multiple=True, type=click.Choice(["staged", "all notes", "middle note"]),
+              help="Which matches (repeat; default: staged and middle note; 'all notes': the instrument match scoring "
+                   "every note from the start).")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Workers of each match (default: all cores).")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bench-out"), show_default=True,
               help="Folder for instrument-runs.jsonl and the table (reused to resume).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def bench_instrument_command(instruments_dir, synth, budget, seeds, names, jobs, out_dir, quiet) -> None:
+def bench_instrument_command(instruments_dir, synth, budget, seeds, names, methods, jobs, out_dir, quiet) -> None:
     """Instrument matches judged on notes they never heard, against a match of the middle note alone.
 
     INSTRUMENTS_DIR holds a folder per instrument (notes named like
@@ -316,10 +327,10 @@ def bench_instrument_command(instruments_dir, synth, budget, seeds, names, jobs,
     layers) are matched; the others are held out. Resumes from
     OUTPUT/instrument-runs.jsonl when interrupted.
     """
-    from ..bench.instrument import bench_instrument
+    from ..bench.instrument import DEFAULT_METHODS, bench_instrument
 
     bench_instrument(out_dir, instruments_dir, synth=synth, budget=budget, seeds=seeds, names=list(names) or None,
-                     n_jobs=jobs, progress=not quiet)
+                     n_jobs=jobs, progress=not quiet, methods=tuple(methods) or DEFAULT_METHODS)
     click.echo((out_dir / "bench-instrument.md").read_text(encoding="utf-8"))  # written with the machine line
 
 
