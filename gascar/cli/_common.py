@@ -90,7 +90,7 @@ def check_synth(ctx, param, value):
 #: is a field there, a click option of the same name on the commands that take it, and its name here.
 OPTION_FIELDS = ("synth", "budget", "time_limit_s", "generations", "population", "engine", "speciation", "refine",
                  "restart_after", "target_fitness", "patience", "seed", "unpitched", "max_duration_s", "aggregate",
-                 "analysis_starts")
+                 "analysis_starts", "staged")
 #: The aggregates of an instrument match (gascar.instrument_objective.AGGREGATES; named here so --help imports no numpy).
 AGGREGATES = ("mean", "max", "rms")
 
@@ -124,7 +124,10 @@ def _parse_velocities(ctx, param, values):
 
 
 def aggregate_option(f):
-    """Add ``--aggregate``: how an instrument match combines its notes' fitnesses."""
+    """Add ``--aggregate`` (how an instrument match combines its notes' fitnesses) and ``--staged/--all-notes``."""
+    f = click.option("--staged/--all-notes", "staged", default=None,
+                     help="An instrument match searches the middle note alone until one synth is left, then every "
+                          "note (default, given the budget room); --all-notes scores every note from the start.")(f)
     return click.option("--aggregate", type=click.Choice(AGGREGATES), default=None,
                         help="How an instrument match combines its notes' fitnesses: mean (default), max (the worst "
                              "note) or rms.")(f)

@@ -46,7 +46,7 @@ SHOW_FAILURES = 10
 @click.pass_context
 def batch_command(ctx, folder, out_dir, synth, top, budget, time_limit_s, generations, population, engine, speciation, refine,
                   restart_after, target_fitness, patience, analysis_starts, seed, n_jobs, scheduler, report, instruments, quiet, weights,
-                  unpitched, max_duration_s, aggregate):
+                  unpitched, max_duration_s, aggregate, staged):
     """Match every sound file under FOLDER (recursively); write presets, renders and a summary to OUTDIR.
 
     With --instruments, match each folder directly under FOLDER as one
@@ -55,8 +55,8 @@ def batch_command(ctx, folder, out_dir, synth, top, budget, time_limit_s, genera
     target succeeded, 1 when some failed, 130 when interrupted.
     """
     from ..batch import BatchOptions, run_batch
-    if aggregate is not None and not instruments:
-        raise click.UsageError("--aggregate combines the notes of an instrument; a batch of single files has none "
+    if (aggregate is not None or staged is not None) and not instruments:
+        raise click.UsageError("--aggregate and --staged/--all-notes are for instruments; a batch of single files has none "
                                "(--instruments matches a folder per instrument)")
     if instruments and unpitched:
         raise click.UsageError("--unpitched applies to one file; every note of an instrument needs a pitch")

@@ -64,7 +64,7 @@ _RUN_OPTIONS = (*OPTION_FIELDS, "f0_hz", "note", "weights", "velocities", "notes
 def match_command(ctx, targets, output, render_path, no_render, synth, top, budget, time_limit_s, generations, population,
                   engine, speciation, refine, restart_after, target_fitness, patience, analysis_starts, seed, n_jobs, checkpoint, resume, quiet,
                   log_path, report, export_formats, weights, f0_hz, note, unpitched, max_duration_s, notes_dir, velocities,
-                  aggregate):
+                  aggregate, staged):
     """Evolve a preset that sounds like TARGET; write it with its render.
 
     The target's pitch is detected; --f0 or --note overrides the detector.
