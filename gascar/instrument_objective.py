@@ -41,8 +41,9 @@ from .objective import PEAK_CEILING_DBFS, RENDER_ROWS, hold_spec, pitch_specs
 from .params import ParamSpace
 from .preset import MAX_GAIN_DB, Preset, RenderSettings
 
-#: How the notes' fitnesses combine: their mean, the worst note, or their root mean square (between the two).
-AGGREGATES = ("mean", "max", "rms")
+#: How the notes' fitnesses combine: their mean, the worst note, their root mean square (between the two), or their
+#: mean over the keys from the lowest note to the highest (:func:`key_weights`).
+AGGREGATES = ("mean", "max", "rms", "keys")
 #: The aggregate of a match that names none (see the module docstring for how it was chosen).
 DEFAULT_AGGREGATE = "mean"
 #: The level term's scale (dB) and weight: the envelope component's, which compares levels in dB too.
@@ -54,8 +55,52 @@ SILENT_RMS = 1e-6
 _OPTIONS = ("weights", "render_rows", "aggregate")
 
 
-def aggregate(totals: np.ndarray, how: str) -> np.ndarray:
-    """Combine the notes' fitnesses ``(k, n)`` into one per genome ``(n,)`` (:data:`AGGREGATES`)."""
+def key_weights(f0_hz) -> np.ndarray:
+    """Each note's share ``(k,)`` of the keys from the lowest note to the highest, summing to 1.
+
+    The fitness of a key between two matched notes is taken as the straight
+    line between theirs, so the mean over the keys weights each pitch by
+    half the interval to its neighbours on either side (the trapezoidal
+    rule): the outer notes count half as much as an inner note of the same
+    spacing. Velocity layers of one pitch (within 50 cents) share its
+    weight equally; a single pitch gives every note the same weight.
+
+    Parameters
+    ----------
+    f0_hz : array_like, shape (k,)
+
+    Returns
+    -------
+    ndarray, shape (k,)
+    """
+    semis = 12.0 * np.log2(np.asarray(f0_hz, dtype=np.float64) / 440.0)
+    order = np.argsort(semis, kind="stable")
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and abs(semis[i] - semis[groups[-1][0]]) < 0.5:
+            groups[-1].append(int(i))
+        else:
+            groups.append([int(i)])
+    w = np.zeros(semis.size)
+    if len(groups) == 1:
+        w[:] = 1.0
+    else:
+        centres = np.array([semis[g[0]] for g in groups])
+        gaps = np.diff(centres)
+        span = np.concatenate([[0.0], gaps]) / 2.0 + np.concatenate([gaps, [0.0]]) / 2.0
+        for g, s in zip(groups, span):
+            w[g] = s / len(g)
+    return w / w.sum()
+
+
+def aggregate(totals: np.ndarray, how: str, weights: np.ndarray | None = None) -> np.ndarray:
+    """Combine the notes' fitnesses ``(k, n)`` into one per genome ``(n,)`` (:data:`AGGREGATES`).
+
+    ``weights`` ``(k,)`` are the notes' :func:`key_weights`, for ``keys`` (without them every note counts alike).
+    """
+    if how == "keys":
+        w = np.full(totals.shape[0], 1.0 / totals.shape[0]) if weights is None else np.asarray(weights, np.float64)
+        return np.tensordot(w, totals, axes=1)
     if how == "mean":
         return totals.mean(axis=0)
     if how == "max":
@@ -138,6 +183,8 @@ class InstrumentObjective:
             raise FitnessError("the notes of an instrument must be analysed at one sample rate")
         self.n_samples = int(reference.n_samples)
         self._target_db = np.array([float(_rms_db(t.samples)) for t in self.notes])
+        #: Each note's weight in the ``keys`` aggregate (:func:`key_weights`).
+        self.note_weights = key_weights([float(t.f0_hz) for t in self.notes])
 
     @property
     def n_genes(self) -> int:
@@ -225,7 +272,7 @@ class InstrumentObjective:
 
     def _fitness(self, dist: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         level = level_spread_db(levels) / LEVEL_SCALE_DB
-        total = aggregate(self._totals(dist), self.aggregate) + LEVEL_WEIGHT * level
+        total = aggregate(self._totals(dist), self.aggregate, self.note_weights) + LEVEL_WEIGHT * level
         return np.where(np.isfinite(total), np.minimum(total, PENALTY), PENALTY), level
 
     def __call__(self, genomes: np.ndarray) -> np.ndarray:

@@ -153,6 +153,19 @@ def test_the_aggregate_and_the_level_term():
     assert np.allclose(level_spread_db(levels), [8.0 / 3.0, 0.0])
 
 
+def test_key_weights_share_the_keys_between_the_notes():
+    from gascar.instrument_objective import key_weights
+
+    c3, c4, c5 = (note_to_hz(n) for n in ("C3", "C4", "C5"))
+    assert np.allclose(key_weights([c3, c4, c5]), [0.25, 0.5, 0.25])  # the outer notes stand for half as many keys
+    assert np.allclose(key_weights([c5, c3, c4]), [0.25, 0.25, 0.5])  # in any order
+    assert np.allclose(key_weights([c3, c4, c4 * 1.001, c5]), [0.25] * 4)  # velocity layers share their pitch's weight
+    assert np.allclose(key_weights([c4, c4 * 1.001]), [0.5, 0.5])
+    assert np.allclose(key_weights([note_to_hz("C2"), c3, c5]), [0.5 * 12 / 36, 0.5, 0.5 * 24 / 36])
+    totals = np.array([[1.0, 2.0], [3.0, 2.0], [5.0, 2.0]])
+    assert np.allclose(aggregate(totals, "keys", [0.25, 0.5, 0.25]), [3.0, 2.0])
+
+
 @pytest.mark.parametrize("how", AGGREGATES)
 def test_instrument_fitness_aggregates_each_notes_one_note_fitness(instrument, how):
     """Each note is scored exactly as a one-note match of that note would score the same voice, pitch and note-off."""
@@ -170,7 +183,7 @@ def test_instrument_fitness_aggregates_each_notes_one_note_fitness(instrument, h
     g[:, k:nv] = np.random.default_rng(2).random((5, nv - k))  # and the aggregate holds whatever the keyboard
     per_note = obj.note_fitness(g)
     comps = obj.components(g)
-    expected = aggregate(per_note, how) + LEVEL_WEIGHT * comps["level"]
+    expected = aggregate(per_note, how, obj.note_weights) + LEVEL_WEIGHT * comps["level"]
     assert np.allclose(obj(g), expected) and np.allclose(comps["total"], expected)
     assert set(comps) == {*obj.comparators[0].measured, "level", "total"} and set(obj.comparators[0].measured) <= set(COMPONENTS)
 

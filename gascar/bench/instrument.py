@@ -127,8 +127,10 @@ def run_instrument(folder: Path, method: str, *, synth: str, budget: int, seed: 
     n_notes = len(matched) if method != "middle note" else 1
     with quiet():
         if method != "middle note":
+            # "all notes" is the instrument match as it was before staging: every note throughout, their mean.
+            before = {"staged": False, "aggregate": "mean"} if method == "all notes" else {}
             result = match([str(p) for p in matched], synth=synth, budget=budget, seed=seed, n_jobs=n_jobs,
-                           handle_signals=False, staged=method == "staged")
+                           handle_signals=False, **before)
         else:
             from ..instrument import parse_name
             from ..pitch import note_to_hz

@@ -92,7 +92,7 @@ OPTION_FIELDS = ("synth", "budget", "time_limit_s", "generations", "population",
                  "restart_after", "target_fitness", "patience", "seed", "unpitched", "max_duration_s", "aggregate",
                  "analysis_starts", "staged")
 #: The aggregates of an instrument match (gascar.instrument_objective.AGGREGATES; named here so --help imports no numpy).
-AGGREGATES = ("mean", "max", "rms")
+AGGREGATES = ("mean", "max", "rms", "keys")
 
 
 def analysis_options(f):
@@ -130,7 +130,7 @@ def aggregate_option(f):
                           "note (default, given the budget room); --all-notes scores every note from the start.")(f)
     return click.option("--aggregate", type=click.Choice(AGGREGATES), default=None,
                         help="How an instrument match combines its notes' fitnesses: mean (default), max (the worst "
-                             "note) or rms.")(f)
+                             "note), rms, or keys (the mean over the keys from the lowest note to the highest).")(f)
 
 
 def instrument_options(f):
