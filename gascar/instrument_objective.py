@@ -45,7 +45,7 @@ from .preset import MAX_GAIN_DB, Preset, RenderSettings
 #: mean over the keys from the lowest note to the highest (:func:`key_weights`).
 AGGREGATES = ("mean", "max", "rms", "keys")
 #: The aggregate of a match that names none (see the module docstring for how it was chosen).
-DEFAULT_AGGREGATE = "mean"
+DEFAULT_AGGREGATE = "keys"
 #: The level term's scale (dB) and weight: the envelope component's, which compares levels in dB too.
 LEVEL_SCALE_DB = SCALES["envelope"]
 LEVEL_WEIGHT = DEFAULT_WEIGHTS["envelope"]

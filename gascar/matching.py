@@ -108,8 +108,8 @@ class MatchOptions:
         Analysis window (s): longer targets are cut (``None``: 4 s); for an
         instrument, each note's.
     aggregate : str or None
-        How an instrument match combines its notes' fitnesses (``mean``,
-        ``max`` or ``rms``; ``None``: :data:`gascar.instrument_objective.DEFAULT_AGGREGATE`).
+        How an instrument match combines its notes' fitnesses (``keys``,
+        ``mean``, ``max`` or ``rms``; ``None``: :data:`gascar.instrument_objective.DEFAULT_AGGREGATE`).
         Only for several notes.
     analysis_starts : bool
         Every synth's first population starts partly from the target's

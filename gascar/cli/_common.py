@@ -129,8 +129,8 @@ def aggregate_option(f):
                      help="An instrument match searches the middle note alone until one synth is left, then every "
                           "note (default, given the budget room); --all-notes scores every note from the start.")(f)
     return click.option("--aggregate", type=click.Choice(AGGREGATES), default=None,
-                        help="How an instrument match combines its notes' fitnesses: mean (default), max (the worst "
-                             "note), rms, or keys (the mean over the keys from the lowest note to the highest).")(f)
+                        help="How an instrument match combines its notes' fitnesses: keys (default: the mean over the "
+                             "keys from the lowest note to the highest), mean, max (the worst note) or rms.")(f)
 
 
 def instrument_options(f):
