@@ -55,6 +55,10 @@ SILENT_RMS = 1e-6
 _OPTIONS = ("weights", "render_rows", "aggregate")
 
 
+#: How the summary and the report name each aggregate ("the fitness is the ... of the notes' fitnesses").
+AGGREGATE_WORDS = {"keys": "mean over the keys", "mean": "mean", "max": "worst (max)", "rms": "rms"}
+
+
 def key_weights(f0_hz) -> np.ndarray:
     """Each note's share ``(k,)`` of the keys from the lowest note to the highest, summing to 1.
 

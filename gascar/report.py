@@ -286,7 +286,10 @@ def _notes_table(notes: list, preset, *, target_href: str, match_href: str) -> s
             f"<td class=\"num\">{e(level)}</td>"
             f"<td><audio controls preload=\"none\" src=\"{e(target_href + frag)}\"></audio></td>"
             f"<td><audio controls preload=\"none\" src=\"{e(match_href + frag)}\"></audio></td></tr>")
+    from .instrument_objective import AGGREGATE_WORDS
+
     agg = (preset.match or {}).get("aggregate", "mean")
+    agg = AGGREGATE_WORDS.get(agg, agg)
     return ("<h2>Notes</h2><p class=\"muted\">One preset matched to every note, each rendered at its own pitch, "
             f"velocity and note-off; the fitness is the {e(agg)} over the notes plus how far their relative levels are "
             "from the targets'. Level: how much louder the note plays than its target, with the preset's one output "

@@ -217,7 +217,7 @@ def test_instrument_preset_plays_the_reference_note_and_lists_every_note(instrum
     notes = preset.match["notes"]
     assert [n["note"] for n in notes] == ["C3", "C4", "C4", "C5"] and [n["velocity"] for n in notes] == [100, 50, 100, 100]
     assert all(n["verdict"] and n["lsd_db"] >= 0 for n in notes)
-    assert preset.match["aggregate"] == "mean" and preset.match["target"] == "tone"
+    assert preset.match["aggregate"] == "keys" and preset.match["target"] == "tone"
     back = Preset.load(preset.save(tmp_path / "t.preset.json"))
     audio = back.render_audio()
     expected = obj.render(g[None, :])[0] * np.float32(preset.render.gain)

@@ -184,7 +184,10 @@ def _export(result, formats) -> None:
 def _notes_table(notes: list, result) -> None:
     """One line per note of an instrument match: the note, its velocity, its file, how close, how loud."""
     echo = click.echo
+    from ..instrument_objective import AGGREGATE_WORDS
+
     agg = (result.preset.match or {}).get("aggregate", "mean")
+    agg = AGGREGATE_WORDS.get(agg, agg)
     echo(f"{len(notes)} notes, one preset (fitness: the {agg} of the notes' plus their relative level; the preset plays "
          f"{notes[0]['note'] if len(notes) == 1 else 'each at its pitch'}; its file is written for the middle note):")
     width = max(len(n["target"]) for n in notes)
