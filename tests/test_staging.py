@@ -139,3 +139,21 @@ def test_heldout_instruments_are_named_for_the_instrument_benchmark():
         assert all(p[0] == name and p[1] is not None for p in parsed)
         assert [p[2] for p in parsed] == [100] * 5 + [40] * soft
         assert all(n.velocity == p[2] for n, p in zip(notes, parsed))
+
+
+def test_a_batch_of_instruments_runs_staged(files, tmp_path):
+    import json
+    import shutil
+
+    from gascar.batch import BatchOptions, run_batch
+
+    root = tmp_path / "insts" / "tone"
+    root.mkdir(parents=True)
+    for f in files:
+        shutil.copy(f, root / f.name)
+    match = gm.MatchOptions(**{k: v for k, v in SMALL.items() if k != "handle_signals"})
+    run_batch(tmp_path / "insts", tmp_path / "out", BatchOptions(match=match, instruments=True, n_jobs=1, progress=False))
+    preset = json.loads((tmp_path / "out" / "tone.preset.json").read_text(encoding="utf-8"))
+    history = json.loads((tmp_path / "out" / "tone.history.json").read_text(encoding="utf-8"))
+    records = history if isinstance(history, list) else history.get("history", history.get("generations", []))
+    assert {r.get("stage") for r in records} == {"reference", "all"} and len(preset["match"]["notes"]) == len(files)
