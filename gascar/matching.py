@@ -508,6 +508,8 @@ def match(
     if state is not None and state["target_sha256"] != getattr(tgt, "sha256", None):
         raise EvolutionError(f"the target {state['target_path']} changed since the checkpoint was written", path=resume)
     instrument = _is_instrument(tgt)
+    if state is not None and "stage" not in state and instrument and options.aggregate is None:
+        options = replace(options, aggregate="mean")  # written before staging, when the notes' mean was the default
     fitness_options = options.objective_options(instrument)
     objectives = {name: _make_objective(tgt, name, fitness_options) for name in names}
     config = options.config()

@@ -157,3 +157,34 @@ def test_a_batch_of_instruments_runs_staged(files, tmp_path):
     history = json.loads((tmp_path / "out" / "tone.history.json").read_text(encoding="utf-8"))
     records = history if isinstance(history, list) else history.get("history", history.get("generations", []))
     assert {r.get("stage") for r in records} == {"reference", "all"} and len(preset["match"]["notes"]) == len(files)
+
+
+def test_a_checkpoint_written_before_staging_resumes_as_it_began(files, tmp_path, monkeypatch):
+    """Its match scored every note with their plain mean (the default then): resumed, it still does."""
+    from dataclasses import replace
+
+    from gascar.evolve.checkpoint import save_checkpoint
+
+    three = [f for f in files if "_v50" not in f.name]  # C3 C4 C5: keys weighs them 1:2:1, the mean alike
+    old = dict(SMALL, staged=False, aggregate="mean")
+    full = gm.match(three, n_jobs=1, **old)
+    real = gm.run_steps
+
+    def cut_short(evolution, *args, should_stop=None, calls={"n": 0}, **kw):  # noqa: B006
+        def stop():
+            calls["n"] += 1
+            return calls["n"] > 6
+
+        return real(evolution, *args, should_stop=stop, **kw)
+
+    ck = tmp_path / "old.ckpt"
+    monkeypatch.setattr(gm, "run_steps", cut_short)
+    gm.match(three, n_jobs=1, outputs=gm.MatchOutputs(checkpoint=ck), **old)
+    monkeypatch.setattr(gm, "run_steps", real)
+    state = load_checkpoint(ck, "match")
+    del state["stage"]  # as written before staging: no stage, no aggregate named (the mean was the default)
+    state["options"] = replace(state["options"], staged=None, aggregate=None)
+    save_checkpoint(ck, "match", state)
+    resumed = gm.match(resume=ck, n_jobs=1, handle_signals=False)
+    assert resumed.preset.match["aggregate"] == "mean"
+    assert resumed.fitness == full.fitness and np.array_equal(resumed.genome, full.genome)
