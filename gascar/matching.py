@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, validate
-from .errors import EvolutionError, OutputError
+from .errors import EvolutionError, OutputError, SynthError
 from .evolve import Evaluator, Evolution, EvolutionConfig, GeneInfo, get_engine, load_checkpoint
 from .evolve.checkpoint import PeriodicCheckpoint
 from .evolve.interrupt import StopSignals
@@ -511,7 +511,8 @@ def match(
     if state is not None and "stage" not in state and instrument and options.aggregate is None:
         options = replace(options, aggregate="mean")  # written before staging, when the notes' mean was the default
     fitness_options = options.objective_options(instrument)
-    objectives = {name: _make_objective(tgt, name, fitness_options) for name in names}
+    objectives, left_out = _objectives(tgt, names, fitness_options, auto=options.synth == "auto")
+    names = [n for n in names if n in objectives]
     config = options.config()
 
     # A staged instrument match searches the reference note alone until the final round (gascar.staging).
@@ -643,7 +644,7 @@ def match(
         history=history, evaluations=evaluations, seconds=seconds, seed=seed_entropy, stop_reason=stop_reason,
         interrupted=interrupted, target_path=target_path, outputs=outputs,
         analysis=tgt.summary() if hasattr(tgt, "summary") else {}, options=options,
-        starts=_starts_line(starts, tgt) if options.analysis_starts else "",
+        starts=_starts_line(starts, tgt, options.analysis_starts, left_out),
     )
     if outputs.preset is not None or outputs.render is not None:
         result.files, written_to, failure = _write_or_fall_back(result, picks, objectives, outputs, ck_path)
@@ -711,15 +712,56 @@ def _judged(objective, genome: np.ndarray, target) -> dict:
     return {"lsd_db": lsd, "verdict": verdict(lsd)}
 
 
-def _starts_line(starts: dict, target) -> str:
-    """The summary's line on where the first populations began (when analysis-driven starts were asked)."""
-    seeded = [name for name, g in starts.items() if g is not None]
-    if seeded:
-        return f"starts: from the target's analysis ({', '.join(seeded)}) and uniform random genomes"
-    from .synths.starts import uniform_reason
+def _objectives(target, names: list[str], fitness_options: Mapping, *, auto: bool) -> tuple[dict, dict]:
+    """Each synth's objective for ``target``; with ``auto``, a voice the target's analysis cannot build is left out.
 
-    reason = uniform_reason(target) or "no synth proposed one"
-    return f"starts: uniform random genomes ({reason})"
+    Returns
+    -------
+    objectives : dict of str to objective
+    left_out : dict of str to str
+        The voices left out of ``auto`` and why.
+
+    Raises
+    ------
+    SynthError
+        For a voice asked by name (not ``auto``) that the analysis cannot build.
+    """
+    objectives, left_out = {}, {}
+    for name in names:
+        try:
+            objectives[name] = _make_objective(target, name, fitness_options)
+        except SynthError as exc:
+            from .synths import get_synth
+
+            if not auto or len(names) == 1 or not get_synth(name).carries_data:
+                raise
+            left_out[name] = exc.message
+    return objectives, left_out
+
+
+def _starts_line(starts: dict, target, analysis: bool, left_out: Mapping[str, str]) -> str:
+    """The summary's line on where the first populations began (when analysis-driven starts were asked), and on the
+    voices ``auto`` left out because the target's analysis cannot build them ('' when there is neither)."""
+    parts = []
+    if analysis:
+        seeded = [name for name, g in starts.items() if g is not None]
+        if seeded:
+            parts.append(f"starts: from the target's analysis ({', '.join(seeded)}) and uniform random genomes")
+        else:
+            from .synths.starts import uniform_reason
+
+            parts.append(f"starts: uniform random genomes ({uniform_reason(target) or 'no synth proposed one'})")
+    if left_out:
+        whys = sorted(set(_left_out_reason(why) for why in left_out.values()))
+        parts.append(f"left out of --synth auto: {', '.join(left_out)} (the target's analysis gives no voice: "
+                     f"{'; '.join(whys)})")
+    return "; ".join(parts)
+
+
+def _left_out_reason(message: str) -> str:
+    """The analysis's own reason in a voice synth's :class:`SynthError` message (the text in its last brackets)."""
+    head, sep, tail = message.rpartition("(")
+    return tail.rstrip(")") if sep else message
 
 
 def _preset(objective, genome: np.ndarray, info: dict):

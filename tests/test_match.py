@@ -65,6 +65,13 @@ def test_auto_spends_the_budget_by_successive_halving(standin, target_wav):
     assert result.fitness == min(result.standings.values())
 
 
+def test_a_synth_alone_starts_as_it_does_inside_auto(standin, target_wav):
+    auto = gm.match(target_wav, synth="auto", budget=2400, seed=3, n_jobs=1, handle_signals=False)
+    alone = gm.match(target_wav, synth="fm", budget=2400, seed=3, n_jobs=1, handle_signals=False)
+    inside = [(r["evaluations"], r["best"], r["median"]) for r in auto.history if r["key"] == "fm"][:2]
+    assert len(inside) == 2 and inside == [(r["evaluations"], r["best"], r["median"]) for r in alone.history[:2]]
+
+
 def test_seeded_match_is_reproducible_across_job_counts(standin, target_wav):
     a = gm.match(target_wav, synth="subtractive", budget=200, seed=4, n_jobs=1, handle_signals=False)
     b = gm.match(target_wav, synth="subtractive", budget=200, seed=4, n_jobs=2, handle_signals=False)

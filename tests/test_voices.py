@@ -187,3 +187,42 @@ def test_the_morph_voice_needs_a_pitched_target():
     with pytest.raises(SynthError, match="pitch"):
         Objective(noise, get_synth("morph"))
     assert Objective(noise, get_synth("spectral")).synth.from_target  # partials and noise need no pitch
+
+
+# -- the spectral voice in --synth auto ------------------------------------------------------------------------------
+
+
+def test_auto_tries_the_spectral_voice_from_the_measured_note(target):
+    from gascar.matching import match
+    from gascar.synths import auto_synths
+
+    assert "spectral" in auto_synths() and "morph" not in auto_synths()
+    result = match(target, synth="auto", budget=240, seed=3, n_jobs=1, handle_signals=False)
+    assert "spectral" in result.standings and result.starts == ""
+    measured = _objective("spectral", target)
+    start = measured.start_genomes()
+    assert start.shape == (1, measured.n_genes)
+    # The first population holds the measured note: the voice's best is at least as close as that note.
+    assert result.standings["spectral"] <= measured(start)[0] * (1 + 1e-9)
+
+
+def test_auto_leaves_out_a_voice_the_analysis_cannot_build_and_says_so(target):
+    import dataclasses
+
+    from gascar.matching import match
+
+    modelless = dataclasses.replace(target, model=None)
+    result = match(modelless, synth="auto", budget=200, seed=3, n_jobs=1, handle_signals=False)
+    assert "spectral" not in result.standings and len(result.standings) >= 1
+    assert result.starts == "left out of --synth auto: spectral (the target's analysis gives no voice: no spectral model)"
+    with pytest.raises(SynthError, match="no spectral model"):  # asked by name, it is an error
+        match(modelless, synth="spectral", budget=50, seed=3, n_jobs=1, handle_signals=False)
+
+
+def test_auto_with_the_voice_gives_the_same_result_for_any_number_of_jobs(target):
+    from gascar.matching import match
+
+    one = match(target, synth="auto", budget=240, seed=5, n_jobs=1, handle_signals=False)
+    two = match(target, synth="auto", budget=240, seed=5, n_jobs=2, handle_signals=False)
+    assert one.synth == two.synth and one.fitness == two.fitness and one.standings == two.standings
+    np.testing.assert_array_equal(one.genome, two.genome)

@@ -87,7 +87,10 @@ class Spectral(VoiceSynth):
                    "bands, from its analysis; genes refine tilt, a peak, stretch, time scales, noise, vibrato.")
     params = PARAMS
     keyboard = KEYBOARD
-    in_auto = False
+    #: In ``--synth auto`` where the target's analysis builds a voice (measured: docs/bench/experiments/2026-12-01-auto.md).
+    in_auto = True
+    #: Every match starts from the measured note (every gene at its neutral default) besides random genomes.
+    warm_start = True
     voice_type = SpectralVoiceData
 
     def default_voice(self) -> SpectralVoiceData:
