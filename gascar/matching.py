@@ -502,7 +502,10 @@ def match(
         target_ref = target
     outputs = outputs or MatchOutputs()
     outputs.check_writable()  # at once, not after the search
+    # A resumed match goes on with the synths it started with (auto's list may have changed since).
     names = _synth_names(options.synth)
+    if state is not None:
+        names = list(state["plan"].synths)
 
     tgt = target_ref if hasattr(target_ref, "sha256") else _load_target(target_ref, options.analysis_options())
     if state is not None and state["target_sha256"] != getattr(tgt, "sha256", None):
@@ -741,7 +744,8 @@ def _objectives(target, names: list[str], fitness_options: Mapping, *, auto: boo
 
 def _starts_line(starts: dict, target, analysis: bool, left_out: Mapping[str, str]) -> str:
     """The summary's line on where the first populations began (when analysis-driven starts were asked), and on the
-    voices ``auto`` left out because the target's analysis cannot build them ('' when there is neither)."""
+    voices ``auto`` left out because the target's analysis cannot build them ('' when there is neither).
+    """
     parts = []
     if analysis:
         seeded = [name for name, g in starts.items() if g is not None]

@@ -237,7 +237,7 @@ def test_default_matches_of_in_domain_sounds_are_judged_tabled_and_resumed(tmp_p
     records = bd.bench_defaults(out, synths=["additive"], per_synth=1, seeds=2, budget=150, n_jobs=1, progress=False)
     assert [r["target"] for r in records] == ["additive-00", "additive-00"] and [r["seed"] for r in records] == [0, 1]
     for r in records:
-        assert r["made_by"] == "additive" and r["synth"] in ("subtractive", "fm", "additive", "wavetable", "modular")
+        assert r["made_by"] == "additive" and r["synth"] in ("subtractive", "fm", "additive", "wavetable", "modular", "spectral")
         assert r["evaluations"] <= 150 and np.isfinite(r["lsd_db"]) and r["lsd_db"] >= 0 and np.isfinite(r["fitness"])
     table = (out / "bench-defaults.md").read_text(encoding="utf-8")
     assert "| additive | 2 |" in table and "| **all** | 2 |" in table and "near-perfect: judged LSD at most 3 dB" in table
