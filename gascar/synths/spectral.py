@@ -87,7 +87,7 @@ class Spectral(VoiceSynth):
                    "bands, from its analysis; genes refine tilt, a peak, stretch, time scales, noise, vibrato.")
     params = PARAMS
     keyboard = KEYBOARD
-    #: In ``--synth auto`` where the target's analysis builds a voice (measured: docs/bench/experiments/2026-12-01-auto.md).
+    #: In ``--synth auto`` where the target's analysis builds a voice (measured: docs/bench/experiments/2026-11-30-auto-spectral.md).
     in_auto = True
     #: Every match starts from the measured note (every gene at its neutral default) besides random genomes.
     warm_start = True
