@@ -49,7 +49,14 @@ class ParameterError(GascarError):
 
 
 class SynthError(GascarError):
-    """An unknown synth, or a render request a synth cannot honour."""
+    """An unknown synth, or a render request a synth cannot honour.
+
+    ``reason``: for a voice the target's analysis cannot build, the analysis's own reason (else None).
+    """
+
+    def __init__(self, message: str, *, path: str | os.PathLike | None = None, reason: str | None = None):
+        super().__init__(message, path=path)
+        self.reason = reason
 
 
 class AnalysisError(GascarError):

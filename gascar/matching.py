@@ -14,8 +14,8 @@ SIGTERM end the run after the current generation with everything written.
 
 from __future__ import annotations
 
+import copy
 import os
-import pickle
 import tempfile
 import time
 from collections.abc import Mapping
@@ -608,7 +608,7 @@ def match(
                 break
             plan.end_round(evolutions)
         if stage == REFERENCE:  # cut short on the reference note: the results are scored on every note all the same
-            found = pickle.loads(pickle.dumps(evolutions, protocol=pickle.HIGHEST_PROTOCOL))
+            found = copy.deepcopy(evolutions)
             switch(found, plan.survivors, objectives, evaluator, comps)
     finally:
         evaluator.close()
@@ -738,7 +738,7 @@ def _objectives(target, names: list[str], fitness_options: Mapping, *, auto: boo
 
             if not auto or len(names) == 1 or not get_synth(name).carries_data:
                 raise
-            left_out[name] = exc.message
+            left_out[name] = exc.reason or exc.message
     return objectives, left_out
 
 
@@ -756,16 +756,10 @@ def _starts_line(starts: dict, target, analysis: bool, left_out: Mapping[str, st
 
             parts.append(f"starts: uniform random genomes ({uniform_reason(target) or 'no synth proposed one'})")
     if left_out:
-        whys = sorted(set(_left_out_reason(why) for why in left_out.values()))
+        whys = sorted(set(left_out.values()))
         parts.append(f"left out of --synth auto: {', '.join(left_out)} (the target's analysis gives no voice: "
                      f"{'; '.join(whys)})")
     return "; ".join(parts)
-
-
-def _left_out_reason(message: str) -> str:
-    """The analysis's own reason in a voice synth's :class:`SynthError` message (the text in its last brackets)."""
-    head, sep, tail = message.rpartition("(")
-    return tail.rstrip(")") if sep else message
 
 
 def _preset(objective, genome: np.ndarray, info: dict):

@@ -113,7 +113,9 @@ def note_renders(result, n_notes: int) -> int:
     """Notes a match rendered in its search: an evaluation renders one note on the reference note alone (a staged
     match's first stage, or a one-note match), ``n_notes`` otherwise.
     """
-    first = [r["total_evaluations"] for r in result.history if r.get("stage") == "reference"]
+    from ..staging import REFERENCE
+
+    first = [r["total_evaluations"] for r in result.history if r.get("stage") == REFERENCE]
     alone = max(first, default=0)
     return int(alone + n_notes * (result.evaluations - alone))
 

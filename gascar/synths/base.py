@@ -326,11 +326,13 @@ class VoiceSynth(Synth):
         """The voice of ``target``, from its spectral model; a synth that already has a voice keeps it."""
         if self.from_target:
             return self
-        model = getattr(target, "model", None)
-        if model is None or not model.usable:
-            reason = "no spectral model" if model is None else model.note
-            raise SynthError(f"synth {self.name!r} is built from the target's analysis, which is unusable here ({reason})")
-        return type(self)(self.build_voice(model))
+        from .starts import model_reason
+
+        reason = model_reason(target)
+        if reason:
+            raise SynthError(f"synth {self.name!r} is built from the target's analysis, which is unusable here ({reason})",
+                             reason=reason)
+        return type(self)(self.build_voice(target.model))
 
     def voice_json(self) -> dict | None:
         return self.voice.to_json() if self.from_target else None

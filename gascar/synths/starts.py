@@ -35,16 +35,19 @@ def model_of(target):
     return model
 
 
-def uniform_reason(target) -> str:
-    """Why a match of ``target`` starts from uniform random genomes only ('' when it does not)."""
+def model_reason(target) -> str:
+    """Why ``target`` has no usable spectral model ('' when it has one)."""
     model = getattr(target, "model", None)
-    if not getattr(target, "pitched", False):
-        return "no clear pitch"
     if model is None:
         return "no spectral model"
-    if not model.usable:
-        return model.note
-    return ""
+    return "" if model.usable else model.note
+
+
+def uniform_reason(target) -> str:
+    """Why a match of ``target`` starts from uniform random genomes only ('' when it does not)."""
+    if not getattr(target, "pitched", False):
+        return "no clear pitch"
+    return model_reason(target)
 
 
 def set_choice(space: ParamSpace, physical: dict, name: str, label: str) -> None:
